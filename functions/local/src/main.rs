@@ -1,0 +1,114 @@
+//! `greenlight`: the all-in-one local server, and the admin commands that go with it.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use greenlight::adapters::clock::SystemClock;
+use greenlight::adapters::ids::UuidIds;
+use greenlight::adapters::sql;
+use greenlight::app::jobs::RunnerConfig;
+use greenlight::config::{LocalConfig, redact_url};
+use greenlight::{local, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "greenlight",
+    version,
+    about = "Human approval as a service: the all-in-one local server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API with its worker and timers (the default).
+    Serve,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and print its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Choose the id instead of generating one.
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an API key for a tenant and print it (it is shown only once).
+    Create {
+        #[arg(long, default_value = greenlight::app::DEFAULT_TENANT)]
+        tenant: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(|k| std::env::var(k).ok());
+    let config = LocalConfig::from_env()?;
+    let stores = sql::connect(&config.database_url, config.max_connections)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                redact_url(&config.database_url)
+            )
+        })?;
+    let app = local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let fresh_key = app.ensure_default_tenant(config.api_key.as_deref()).await?;
+            let listener = tokio::net::TcpListener::bind(config.bind)
+                .await
+                .with_context(|| format!("cannot listen on {} (GREENLIGHT_BIND)", config.bind))?;
+            let running = local::start(app, listener, Some(RunnerConfig::default())).await?;
+            tracing::info!(addr = %running.addr, database = %redact_url(&config.database_url), "greenlight listening");
+            println!("Greenlight is running at http://{}", running.addr);
+            println!("  API:     http://{}/v1/approvals", running.addr);
+            println!("  OpenAPI: http://{}/v1/openapi.json", running.addr);
+            if let Some(key) = fresh_key {
+                println!(
+                    "  API key for the default tenant (shown once; or set GREENLIGHT_API_KEY): {key}"
+                );
+            }
+            tokio::signal::ctrl_c().await?;
+            println!("Shutting down");
+            running.shutdown().await;
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { name, id },
+        } => {
+            let tenant = app.create_tenant(id, &name).await?;
+            println!("{}", tenant.id);
+        }
+        Command::Key {
+            command: KeyCommand::Create { tenant, name },
+        } => {
+            let (key, secret) = app.create_api_key(&tenant, &name, None).await?;
+            eprintln!("created key {} for tenant {}", key.id, key.tenant_id);
+            println!("{secret}");
+        }
+    }
+    Ok(())
+}

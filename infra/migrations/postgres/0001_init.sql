@@ -1,0 +1,80 @@
+-- Greenlight schema, PostgreSQL. Every row carries its tenant.
+
+CREATE TABLE tenants (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+);
+
+-- Only the SHA-256 of each key is kept.
+CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    name        TEXT NOT NULL,
+    prefix      TEXT NOT NULL,
+    key_hash    TEXT NOT NULL UNIQUE,
+    created_at  TIMESTAMPTZ NOT NULL,
+    revoked_at  TIMESTAMPTZ
+);
+
+-- One row per request: its full state as JSON, and the columns that are queried.
+CREATE TABLE approvals (
+    tenant_id       TEXT NOT NULL REFERENCES tenants(id),
+    id              TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    agent_id        TEXT NOT NULL,
+    action_type     TEXT NOT NULL,
+    expires_at      TIMESTAMPTZ NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    version         BIGINT NOT NULL,
+    last_event_hash TEXT NOT NULL,
+    state           JSONB NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX approvals_by_created ON approvals (tenant_id, created_at DESC, id DESC);
+CREATE INDEX approvals_by_status ON approvals (tenant_id, status, created_at DESC, id DESC);
+CREATE INDEX approvals_pending_expiry ON approvals (expires_at) WHERE status = 'PENDING';
+
+-- The audit trail. `json`, not `jsonb`: the stored text is what was hashed.
+CREATE TABLE approval_events (
+    tenant_id    TEXT NOT NULL,
+    approval_id  TEXT NOT NULL,
+    seq          BIGINT NOT NULL,
+    id           TEXT NOT NULL UNIQUE,
+    type         TEXT NOT NULL,
+    data         JSON NOT NULL,
+    snapshot     JSON NOT NULL,
+    actor        TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    occurred_at  TIMESTAMPTZ NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, approval_id, seq),
+    FOREIGN KEY (tenant_id, approval_id) REFERENCES approvals (tenant_id, id)
+);
+
+-- The outbox: follow-up work written with the change that needs it.
+CREATE TABLE jobs (
+    id            TEXT PRIMARY KEY,
+    tenant_id     TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    payload       JSONB NOT NULL,
+    run_at        TIMESTAMPTZ NOT NULL,
+    attempts      INTEGER NOT NULL,
+    max_attempts  INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    lease_owner   TEXT,
+    lease_until   TIMESTAMPTZ,
+    last_error    TEXT
+);
+CREATE INDEX jobs_due ON jobs (run_at) WHERE status = 'pending';
+
+CREATE TABLE idempotency_keys (
+    tenant_id     TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    request_hash  TEXT NOT NULL,
+    approval_id   TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);

@@ -1,0 +1,498 @@
+// The store shared by both SQL backends. Included by `postgres.rs` and `sqlite.rs`,
+// which define `Db`, `Ts`, `to_ts`, `from_ts`, `CLAIM_LOCK` and `BACKEND`.
+//
+// Every write transaction begins with a write (never a read), so SQLite takes its write
+// lock up front and PostgreSQL's row lock is the compare-and-set itself.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{QueryBuilder, Row};
+
+use super::{Stores, corrupt, db_err};
+use crate::domain::{Approval, Event, Source};
+use crate::ports::{
+    ApiKey, ApprovalStore, CreateOutcome, Job, JobQueue, JobStatus, ListQuery, NewApprovalRecord,
+    NewJob, StoredApproval, Tenant, TenantStore, TransitionRecord,
+};
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: sqlx::Pool<Db>,
+}
+
+impl Store {
+    pub fn pool(&self) -> &sqlx::Pool<Db> {
+        &self.pool
+    }
+
+    pub fn into_stores(self) -> Stores {
+        let me = Arc::new(self);
+        Stores {
+            approvals: me.clone(),
+            jobs: me.clone(),
+            tenants: me,
+            backend: BACKEND,
+        }
+    }
+}
+
+fn state_json(a: &Approval) -> Json<Value> {
+    Json(serde_json::to_value(a).expect("state always serializes"))
+}
+
+fn decode_approval(v: Value) -> Result<Approval, StoreError> {
+    serde_json::from_value(v).map_err(|e| corrupt("approval state", e))
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant_id: &str,
+    e: &Event,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO approval_events (tenant_id, approval_id, seq, id, type, data, snapshot, \
+         actor, source, occurred_at, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(tenant_id)
+    .bind(&e.approval_id)
+    .bind(e.seq)
+    .bind(&e.id)
+    .bind(&e.event_type)
+    .bind(Json(&e.data))
+    .bind(Json(&e.snapshot))
+    .bind(&e.actor)
+    .bind(e.source.as_str())
+    .bind(to_ts(e.occurred_at))
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn insert_jobs(tx: &mut sqlx::Transaction<'_, Db>, jobs: &[NewJob]) -> Result<(), StoreError> {
+    for j in jobs {
+        sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, max_attempts, status) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, 'pending')",
+        )
+        .bind(&j.id)
+        .bind(&j.tenant_id)
+        .bind(&j.kind)
+        .bind(Json(&j.payload))
+        .bind(to_ts(j.run_at))
+        .bind(j.max_attempts)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ApprovalStore for Store {
+    async fn create(&self, r: NewApprovalRecord) -> Result<CreateOutcome, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        if let Some(claim) = &r.idempotency {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (tenant_id, key, request_hash, approval_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, key) DO NOTHING",
+            )
+            .bind(&r.tenant_id)
+            .bind(&claim.key)
+            .bind(&claim.request_hash)
+            .bind(&r.approval.id)
+            .bind(to_ts(r.approval.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if inserted == 0 {
+                // The key's first use committed before us (PostgreSQL made this insert
+                // wait for it), so the row we read is final.
+                let row = sqlx::query(
+                    "SELECT request_hash, approval_id FROM idempotency_keys \
+                     WHERE tenant_id = $1 AND key = $2",
+                )
+                .bind(&r.tenant_id)
+                .bind(&claim.key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.rollback().await.map_err(db_err)?;
+                let hash: String = row.try_get("request_hash").map_err(db_err)?;
+                return Ok(if hash == claim.request_hash {
+                    CreateOutcome::Replayed {
+                        approval_id: row.try_get("approval_id").map_err(db_err)?,
+                    }
+                } else {
+                    CreateOutcome::KeyReused
+                });
+            }
+        }
+        let a = &r.approval;
+        sqlx::query(
+            "INSERT INTO approvals (tenant_id, id, status, agent_id, action_type, expires_at, \
+             created_at, updated_at, version, last_event_hash, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&r.tenant_id)
+        .bind(&a.id)
+        .bind(a.status.as_str())
+        .bind(&a.spec.agent_id)
+        .bind(&a.spec.action_type)
+        .bind(to_ts(a.spec.expires_at))
+        .bind(to_ts(a.created_at))
+        .bind(to_ts(a.updated_at))
+        .bind(a.version)
+        .bind(&r.event.hash)
+        .bind(state_json(a))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        insert_event(&mut tx, &r.tenant_id, &r.event).await?;
+        insert_jobs(&mut tx, &r.jobs).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(CreateOutcome::Created)
+    }
+
+    async fn transition(&self, r: TransitionRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let a = &r.approval;
+        let updated = sqlx::query(
+            "UPDATE approvals SET status = $1, updated_at = $2, version = $3, \
+             last_event_hash = $4, state = $5 \
+             WHERE tenant_id = $6 AND id = $7 AND version = $8",
+        )
+        .bind(a.status.as_str())
+        .bind(to_ts(a.updated_at))
+        .bind(a.version)
+        .bind(&r.event.hash)
+        .bind(state_json(a))
+        .bind(&r.tenant_id)
+        .bind(&a.id)
+        .bind(r.expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await.map_err(db_err)?;
+            return Err(StoreError::VersionConflict);
+        }
+        insert_event(&mut tx, &r.tenant_id, &r.event).await?;
+        insert_jobs(&mut tx, &r.jobs).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get(&self, tenant_id: &str, id: &str) -> Result<Option<StoredApproval>, StoreError> {
+        let row = sqlx::query(
+            "SELECT state, last_event_hash FROM approvals WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let Json(state): Json<Value> = row.try_get("state").map_err(db_err)?;
+        Ok(Some(StoredApproval {
+            tenant_id: tenant_id.to_owned(),
+            approval: decode_approval(state)?,
+            last_event_hash: row.try_get("last_event_hash").map_err(db_err)?,
+        }))
+    }
+
+    async fn list(&self, tenant_id: &str, q: &ListQuery) -> Result<Vec<Approval>, StoreError> {
+        let mut qb = QueryBuilder::<Db>::new("SELECT state FROM approvals WHERE tenant_id = ");
+        qb.push_bind(tenant_id.to_owned());
+        if let Some(s) = q.status {
+            qb.push(" AND status = ").push_bind(s.as_str());
+        }
+        if let Some(agent) = &q.agent_id {
+            qb.push(" AND agent_id = ").push_bind(agent.clone());
+        }
+        if let Some(t) = &q.action_type {
+            qb.push(" AND action_type = ").push_bind(t.clone());
+        }
+        if let Some((at, id)) = &q.after {
+            qb.push(" AND (created_at < ")
+                .push_bind(to_ts(*at))
+                .push(" OR (created_at = ")
+                .push_bind(to_ts(*at))
+                .push(" AND id < ")
+                .push_bind(id.clone())
+                .push("))");
+        }
+        qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(q.limit));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        rows.into_iter()
+            .map(|row| {
+                let Json(state): Json<Value> = row.try_get("state").map_err(db_err)?;
+                decode_approval(state)
+            })
+            .collect()
+    }
+
+    async fn events(&self, tenant_id: &str, approval_id: &str) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT approval_id, seq, id, type, data, snapshot, actor, source, occurred_at, \
+             prev_hash, hash FROM approval_events \
+             WHERE tenant_id = $1 AND approval_id = $2 ORDER BY seq",
+        )
+        .bind(tenant_id)
+        .bind(approval_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|row| {
+                let source: String = row.try_get("source").map_err(db_err)?;
+                let Json(data): Json<Value> = row.try_get("data").map_err(db_err)?;
+                let Json(snapshot): Json<Value> = row.try_get("snapshot").map_err(db_err)?;
+                Ok(Event {
+                    id: row.try_get("id").map_err(db_err)?,
+                    approval_id: row.try_get("approval_id").map_err(db_err)?,
+                    seq: row.try_get("seq").map_err(db_err)?,
+                    event_type: row.try_get("type").map_err(db_err)?,
+                    data,
+                    snapshot,
+                    actor: row.try_get("actor").map_err(db_err)?,
+                    source: Source::parse(&source)
+                        .ok_or_else(|| corrupt("event source", &source))?,
+                    occurred_at: from_ts(row.try_get("occurred_at").map_err(db_err)?),
+                    prev_hash: row.try_get("prev_hash").map_err(db_err)?,
+                    hash: row.try_get("hash").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+const JOB_COLUMNS: &str =
+    "id, tenant_id, kind, payload, run_at, attempts, max_attempts, status, last_error";
+
+fn decode_job(row: <Db as sqlx::Database>::Row) -> Result<Job, StoreError> {
+    let status: String = row.try_get("status").map_err(db_err)?;
+    let Json(payload): Json<Value> = row.try_get("payload").map_err(db_err)?;
+    Ok(Job {
+        id: row.try_get("id").map_err(db_err)?,
+        tenant_id: row.try_get("tenant_id").map_err(db_err)?,
+        kind: row.try_get("kind").map_err(db_err)?,
+        payload,
+        run_at: from_ts(row.try_get("run_at").map_err(db_err)?),
+        attempts: row.try_get("attempts").map_err(db_err)?,
+        max_attempts: row.try_get("max_attempts").map_err(db_err)?,
+        status: JobStatus::parse(&status).ok_or_else(|| corrupt("job status", &status))?,
+        last_error: row.try_get("last_error").map_err(db_err)?,
+    })
+}
+
+#[async_trait]
+impl JobQueue for Store {
+    async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        insert_jobs(&mut tx, &jobs).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn claim(
+        &self,
+        owner: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let lease = chrono::Duration::from_std(lease).map_err(|e| corrupt("lease", e))?;
+        // A job is claimable when due and not under a live lease; an expired lease is a
+        // crashed or stuck worker, and its job goes to the next claimant.
+        let sql = format!(
+            "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 \
+             AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at LIMIT $4 {CLAIM_LOCK}) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(owner)
+            .bind(to_ts(now + lease))
+            .bind(to_ts(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut jobs: Vec<Job> = rows.into_iter().map(decode_job).collect::<Result<_, _>>()?;
+        jobs.sort_by(|a, b| a.run_at.cmp(&b.run_at));
+        Ok(jobs)
+    }
+
+    async fn complete(&self, job_id: &str, owner: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE jobs SET status = 'done', lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+        )
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn retry(
+        &self,
+        job_id: &str,
+        owner: &str,
+        run_at: chrono::DateTime<chrono::Utc>,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END, \
+             run_at = $3, lease_owner = NULL, lease_until = NULL, last_error = $4 \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+        )
+        .bind(job_id)
+        .bind(owner)
+        .bind(to_ts(run_at))
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn bury(&self, job_id: &str, owner: &str, error: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE jobs SET status = 'dead', lease_owner = NULL, lease_until = NULL, last_error = $3 \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
+        )
+        .bind(job_id)
+        .bind(owner)
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn next_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > run_at \
+             THEN lease_until ELSE run_at END) AS due FROM jobs WHERE status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let due: Option<Ts> = row.try_get("due").map_err(db_err)?;
+        Ok(due.map(from_ts))
+    }
+
+    async fn get_job(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(decode_job).transpose()
+    }
+}
+
+#[async_trait]
+impl TenantStore for Store {
+    async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&t.id)
+            .bind(&t.name)
+            .bind(to_ts(t.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|row| {
+            Ok(Tenant {
+                id: row.try_get("id").map_err(db_err)?,
+                name: row.try_get("name").map_err(db_err)?,
+                created_at: from_ts(row.try_get("created_at").map_err(db_err)?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_api_key(&self, k: &ApiKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&k.id)
+        .bind(&k.tenant_id)
+        .bind(&k.name)
+        .bind(&k.prefix)
+        .bind(&k.key_hash)
+        .bind(to_ts(k.created_at))
+        .bind(k.revoked_at.map(to_ts))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, name, prefix, key_hash, created_at, revoked_at \
+             FROM api_keys WHERE key_hash = $1",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|row| {
+            let revoked: Option<Ts> = row.try_get("revoked_at").map_err(db_err)?;
+            Ok(ApiKey {
+                id: row.try_get("id").map_err(db_err)?,
+                tenant_id: row.try_get("tenant_id").map_err(db_err)?,
+                name: row.try_get("name").map_err(db_err)?,
+                prefix: row.try_get("prefix").map_err(db_err)?,
+                key_hash: row.try_get("key_hash").map_err(db_err)?,
+                created_at: from_ts(row.try_get("created_at").map_err(db_err)?),
+                revoked_at: revoked.map(from_ts),
+            })
+        })
+        .transpose()
+    }
+
+    async fn count_api_keys(&self, tenant_id: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(tenant_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.try_get("n").map_err(db_err)
+    }
+}

@@ -1,0 +1,95 @@
+use sha2::{Digest, Sha256};
+
+use super::{App, AppError};
+use crate::domain::{Actor, Approval, Change, Event, NewApproval, Source, chain};
+use crate::ports::{CreateOutcome, IdKind, IdempotencyClaim, NewApprovalRecord};
+
+use super::jobs;
+
+/// The answer to a create: the request as created, and whether an earlier identical
+/// create (same `Idempotency-Key`, same body) already made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created {
+    pub approval: Approval,
+    pub replayed: bool,
+}
+
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+fn request_hash(input: &NewApproval) -> String {
+    let body = serde_json::to_vec(input).expect("input always serializes");
+    hex::encode(Sha256::digest(body))
+}
+
+impl App {
+    pub async fn create_approval(
+        &self,
+        tenant_id: &str,
+        input: NewApproval,
+        idempotency_key: Option<String>,
+    ) -> Result<Created, AppError> {
+        let idempotency = match idempotency_key {
+            Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY || !k.is_ascii() => {
+                return Err(AppError::invalid(
+                    "Idempotency-Key",
+                    format!("must be 1 to {MAX_IDEMPOTENCY_KEY} ASCII characters"),
+                ));
+            }
+            Some(key) => Some(IdempotencyClaim {
+                key,
+                request_hash: request_hash(&input),
+            }),
+            None => None,
+        };
+        let now = self.clock.now();
+        let spec = input
+            .validate(now)
+            .map_err(|e| self.domain_error(e, None))?;
+        let approval = Approval::created(self.ids.next(IdKind::Approval), spec.clone(), now);
+        let actor = Actor {
+            id: format!("agent:{}", spec.agent_id),
+            source: Source::Api,
+        };
+        let change = Change::Created(Box::new(spec));
+        let event = Event::record(
+            self.ids.next(IdKind::Event),
+            &approval,
+            &change,
+            &actor,
+            now,
+            chain::GENESIS_HASH,
+        );
+        let record = NewApprovalRecord {
+            tenant_id: tenant_id.to_owned(),
+            jobs: vec![jobs::expire_job(self, tenant_id, &approval)],
+            approval: approval.clone(),
+            event,
+            idempotency,
+        };
+        match self.approvals.create(record).await? {
+            CreateOutcome::Created => {
+                self.announce(tenant_id, &approval, true);
+                Ok(Created {
+                    approval,
+                    replayed: false,
+                })
+            }
+            CreateOutcome::Replayed { approval_id } => {
+                let first = self
+                    .approvals
+                    .events(tenant_id, &approval_id)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or(AppError::NotFound("approval"))?;
+                let approval = serde_json::from_value(first.snapshot)
+                    .map_err(|e| crate::ports::StoreError::Corrupt(e.to_string()))?;
+                Ok(Created {
+                    approval,
+                    replayed: true,
+                })
+            }
+            CreateOutcome::KeyReused => Err(AppError::IdempotencyKeyReused),
+        }
+    }
+}

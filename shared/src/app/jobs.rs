@@ -1,0 +1,164 @@
+//! Follow-up work from the outbox: claim under a lease, run, settle; retry with
+//! exponential backoff and jitter; bury what can never succeed.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{App, AppError};
+use crate::domain::Approval;
+use crate::ports::{IdKind, Job, NewJob};
+
+/// Applies a request's timeout action when it falls due.
+pub const EXPIRE: &str = "approval.expire";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpirePayload {
+    pub approval_id: String,
+}
+
+pub(super) fn expire_job(app: &App, tenant_id: &str, a: &Approval) -> NewJob {
+    NewJob {
+        id: app.ids.next(IdKind::Job),
+        tenant_id: tenant_id.to_owned(),
+        kind: EXPIRE.to_owned(),
+        payload: serde_json::to_value(ExpirePayload {
+            approval_id: a.id.clone(),
+        })
+        .expect("payload serializes"),
+        run_at: a.spec.expires_at,
+        max_attempts: 20,
+    }
+}
+
+/// How one run of a job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Done,
+    /// Not yet: run again at this time.
+    NotBefore(DateTime<Utc>),
+    /// Failed in a way a later attempt may fix.
+    Retry(String),
+    /// Failed for good.
+    Permanent(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerConfig {
+    pub lease: Duration,
+    pub batch: u32,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(60),
+            batch: 32,
+            min_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The delay before attempt `attempts + 1`, after `attempts` failures.
+pub fn backoff(config: &RunnerConfig, attempts: i32) -> Duration {
+    let n = usize::try_from(attempts.max(1) - 1).unwrap_or(0);
+    ExponentialBuilder::new()
+        .with_min_delay(config.min_backoff)
+        .with_max_delay(config.max_backoff)
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .nth(n)
+        .unwrap_or(config.max_backoff)
+}
+
+/// Runs due jobs against the use-cases. Used by the local worker loop, and by anything
+/// else that wants to drain the outbox (the sweeper, tests).
+#[derive(Clone)]
+pub struct JobRunner {
+    app: App,
+    config: RunnerConfig,
+}
+
+impl JobRunner {
+    pub fn new(app: App, config: RunnerConfig) -> Self {
+        Self { app, config }
+    }
+
+    /// Claims one batch of due jobs, runs and settles each; returns how many it claimed.
+    pub async fn run_due(&self) -> Result<usize, AppError> {
+        // A fresh lease owner per claim: settling is fenced by it, so a worker whose
+        // lease ran out cannot settle a job someone else has since claimed.
+        let owner = self.app.ids.next(IdKind::Job);
+        let now = self.app.clock.now();
+        let jobs = self
+            .app
+            .jobs
+            .claim(&owner, now, self.config.lease, self.config.batch)
+            .await?;
+        for job in &jobs {
+            let outcome = self.run(job).await;
+            self.settle(job, &owner, outcome).await?;
+        }
+        Ok(jobs.len())
+    }
+
+    /// Runs due jobs until none is left at the clock's current time.
+    pub async fn drain(&self) -> Result<usize, AppError> {
+        let mut total = 0;
+        loop {
+            let n = self.run_due().await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    async fn run(&self, job: &Job) -> Outcome {
+        match job.kind.as_str() {
+            EXPIRE => {
+                let Ok(p) = serde_json::from_value::<ExpirePayload>(job.payload.clone()) else {
+                    return Outcome::Permanent("payload is not {approvalId}".into());
+                };
+                match self.app.expire(&job.tenant_id, &p.approval_id).await {
+                    // Decided, cancelled or already expired by someone else: nothing to do.
+                    Ok(_) | Err(AppError::Conflict { .. }) => Outcome::Done,
+                    Err(AppError::NotDue(at)) => Outcome::NotBefore(at),
+                    Err(AppError::NotFound(_)) => Outcome::Permanent("approval not found".into()),
+                    Err(e) => Outcome::Retry(crate::telemetry::error_chain(&e)),
+                }
+            }
+            other => Outcome::Permanent(format!("no handler for job kind {other:?}")),
+        }
+    }
+
+    async fn settle(&self, job: &Job, owner: &str, outcome: Outcome) -> Result<(), AppError> {
+        let jobs = &self.app.jobs;
+        let settled = match outcome {
+            Outcome::Done => jobs.complete(&job.id, owner).await?,
+            Outcome::NotBefore(at) => jobs.retry(&job.id, owner, at, "not yet due").await?,
+            Outcome::Retry(error) => {
+                let delay = backoff(&self.config, job.attempts);
+                let at = self.app.clock.now()
+                    + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+                tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed; will retry");
+                jobs.retry(&job.id, owner, at, &error).await?
+            }
+            Outcome::Permanent(error) => {
+                tracing::error!(job = %job.id, kind = %job.kind, %error, "job failed for good");
+                jobs.bury(&job.id, owner, &error).await?
+            }
+        };
+        if !settled {
+            tracing::warn!(job = %job.id, "lease lost before the job was settled; another worker has it");
+        }
+        Ok(())
+    }
+}

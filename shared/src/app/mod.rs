@@ -1,0 +1,57 @@
+//! Use-cases: load → domain → store, over the ports. Nothing here knows whether it runs
+//! in Lambda or in the local server.
+
+mod create;
+pub mod jobs;
+mod query;
+mod tenants;
+mod transition;
+
+use std::sync::Arc;
+
+use crate::domain::{Approval, FieldError};
+use crate::ports::{ApprovalStore, ChangeFeed, Clock, Ids, JobQueue, StoreError, TenantStore};
+
+pub use create::Created;
+pub use query::{Page, PageRequest, Verification};
+pub use tenants::{Caller, DEFAULT_TENANT};
+pub use transition::DecisionInput;
+
+/// The ports the use-cases run on; cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub approvals: Arc<dyn ApprovalStore>,
+    pub jobs: Arc<dyn JobQueue>,
+    pub tenants: Arc<dyn TenantStore>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+    pub changes: Arc<dyn ChangeFeed>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The request is not in a state that allows this; `current` is how it is now.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        current: Box<Approval>,
+    },
+    #[error("this Idempotency-Key was already used with a different request body")]
+    IdempotencyKeyReused,
+    #[error("not due before {0}")]
+    NotDue(chrono::DateTime<chrono::Utc>),
+    #[error("missing or unknown API key")]
+    Unauthorized,
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, message)])
+    }
+}

@@ -1,0 +1,168 @@
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::ToSchema;
+
+use super::{App, AppError};
+use crate::domain::chain::{self, ChainVerification};
+use crate::domain::event::replay;
+use crate::domain::{Approval, Event, Status};
+use crate::ports::ListQuery;
+
+/// The longest a long-poll may hold a connection: under API Gateway's 30-second limit.
+pub const MAX_WAIT: Duration = Duration::from_secs(25);
+/// How often a long-poll looks at the store even without a wake-up, which is what
+/// tells it of changes made by other processes.
+const WAIT_POLL: Duration = Duration::from_secs(1);
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 200;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageRequest {
+    pub status: Option<Status>,
+    pub agent_id: Option<String>,
+    pub action_type: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub items: Vec<Approval>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/approvals/{id}/events/verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub approval_id: String,
+    #[serde(flatten)]
+    pub chain: ChainVerification,
+    /// Whether replaying the events rebuilds the stored state exactly.
+    pub replay_matches_state: bool,
+}
+
+fn encode_cursor(a: &Approval) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{}", a.created_at.timestamp_micros(), a.id))
+}
+
+fn decode_cursor(c: &str) -> Result<(DateTime<Utc>, String), AppError> {
+    let bad = || AppError::invalid("cursor", "is not a cursor this API returned");
+    let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (micros, id) = raw.split_once('|').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    Ok((at, id.to_owned()))
+}
+
+impl App {
+    pub async fn get_approval(&self, tenant_id: &str, id: &str) -> Result<Approval, AppError> {
+        Ok(self
+            .approvals
+            .get(tenant_id, id)
+            .await?
+            .ok_or(AppError::NotFound("approval"))?
+            .approval)
+    }
+
+    /// Answers as soon as the request leaves `PENDING`, or after `wait` (capped).
+    pub async fn wait_for_outcome(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        wait: Duration,
+    ) -> Result<Approval, AppError> {
+        let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);
+        // Subscribe before reading so a change between the read and the wait is not missed.
+        let mut changes = self.changes.subscribe();
+        loop {
+            let approval = self.get_approval(tenant_id, id).await?;
+            let now = tokio::time::Instant::now();
+            if approval.status != Status::Pending || now >= deadline {
+                return Ok(approval);
+            }
+            let nap = tokio::time::sleep((deadline - now).min(WAIT_POLL));
+            tokio::pin!(nap);
+            loop {
+                tokio::select! {
+                    _ = &mut nap => break,
+                    got = changes.recv() => match got {
+                        Ok(c) if c.tenant_id == tenant_id && c.approval_id == id => break,
+                        Ok(_) => continue,
+                        Err(RecvError::Lagged(_)) => break,
+                        Err(RecvError::Closed) => { (&mut nap).await; break }
+                    },
+                }
+            }
+        }
+    }
+
+    pub async fn list_approvals(
+        &self,
+        tenant_id: &str,
+        req: PageRequest,
+    ) -> Result<Page, AppError> {
+        let limit = req.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(AppError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        let after = req.cursor.as_deref().map(decode_cursor).transpose()?;
+        let query = ListQuery {
+            status: req.status,
+            agent_id: req.agent_id,
+            action_type: req.action_type,
+            after,
+            limit: limit + 1,
+        };
+        let mut items = self.approvals.list(tenant_id, &query).await?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(encode_cursor)
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    pub async fn events(&self, tenant_id: &str, id: &str) -> Result<Vec<Event>, AppError> {
+        let events = self.approvals.events(tenant_id, id).await?;
+        if events.is_empty() {
+            return Err(AppError::NotFound("approval"));
+        }
+        Ok(events)
+    }
+
+    pub async fn verify_events(&self, tenant_id: &str, id: &str) -> Result<Verification, AppError> {
+        let stored = self
+            .approvals
+            .get(tenant_id, id)
+            .await?
+            .ok_or(AppError::NotFound("approval"))?;
+        let events = self.approvals.events(tenant_id, id).await?;
+        let mut chain = chain::verify(&events, &stored.last_event_hash);
+        let replay_matches_state = replay(&events).is_ok_and(|s| s == stored.approval);
+        if chain.valid && !replay_matches_state {
+            chain.valid = false;
+            chain.reason = Some("replaying the events does not rebuild the stored state".into());
+        }
+        Ok(Verification {
+            approval_id: id.to_owned(),
+            chain,
+            replay_matches_state,
+        })
+    }
+}

@@ -1,0 +1,163 @@
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{App, AppError, Caller};
+use crate::domain::{
+    Actor, Approval, Command, DecisionKind, DomainError, Event, ExecutionReport, Source,
+};
+use crate::ports::{Changed, IdKind, StoreError, TransitionRecord};
+
+/// The body of `POST /v1/approvals/{id}/decision`.
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecisionInput {
+    pub decision: DecisionKind,
+    /// Only with `modified`: the changed fields, validated against the request's `uiSchema`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub response_data: Option<Value>,
+    #[serde(default)]
+    pub feedback: Option<String>,
+    /// Who decided; defaults to the API key that made the call.
+    #[serde(default)]
+    pub responded_by: Option<String>,
+}
+
+impl App {
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        id: &str,
+        input: DecisionInput,
+    ) -> Result<Approval, AppError> {
+        let actor = Actor {
+            id: input
+                .responded_by
+                .unwrap_or_else(|| format!("api-key:{}", caller.key_id)),
+            source: Source::Api,
+        };
+        let command = Command::Decide {
+            decision: input.decision,
+            response_data: input.response_data,
+            feedback: input.feedback,
+        };
+        self.run_command(&caller.tenant_id, id, command, &actor)
+            .await
+    }
+
+    pub async fn cancel(
+        &self,
+        caller: &Caller,
+        id: &str,
+        reason: Option<String>,
+    ) -> Result<Approval, AppError> {
+        let actor = caller.actor();
+        self.run_command(&caller.tenant_id, id, Command::Cancel { reason }, &actor)
+            .await
+    }
+
+    pub async fn report_execution(
+        &self,
+        caller: &Caller,
+        id: &str,
+        report: ExecutionReport,
+    ) -> Result<Approval, AppError> {
+        let actor = caller.actor();
+        self.run_command(
+            &caller.tenant_id,
+            id,
+            Command::ReportExecution(report),
+            &actor,
+        )
+        .await
+    }
+
+    /// Applies the request's timeout action if it is still pending and due.
+    pub async fn expire(&self, tenant_id: &str, id: &str) -> Result<Approval, AppError> {
+        self.run_command(tenant_id, id, Command::Expire, &Actor::timeout())
+            .await
+    }
+
+    /// Load → decide → compare-and-set. Of concurrent writers exactly one wins; the
+    /// others learn the state that won.
+    async fn run_command(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        command: Command,
+        actor: &Actor,
+    ) -> Result<Approval, AppError> {
+        let stored = self
+            .approvals
+            .get(tenant_id, id)
+            .await?
+            .ok_or(AppError::NotFound("approval"))?;
+        let current = &stored.approval;
+        let now = self.clock.now();
+        let change = current
+            .decide(command, actor, now)
+            .map_err(|e| self.domain_error(e, Some(current)))?;
+        let next = current
+            .apply(&change, now)
+            .map_err(|e| self.domain_error(e, Some(current)))?;
+        let event = Event::record(
+            self.ids.next(IdKind::Event),
+            &next,
+            &change,
+            actor,
+            now,
+            &stored.last_event_hash,
+        );
+        let record = TransitionRecord {
+            tenant_id: tenant_id.to_owned(),
+            expected_version: current.version,
+            approval: next.clone(),
+            event,
+            jobs: Vec::new(),
+        };
+        match self.approvals.transition(record).await {
+            Ok(()) => {
+                self.announce(tenant_id, &next, false);
+                Ok(next)
+            }
+            Err(StoreError::VersionConflict) => {
+                let now = self
+                    .approvals
+                    .get(tenant_id, id)
+                    .await?
+                    .ok_or(AppError::NotFound("approval"))?;
+                Err(AppError::Conflict {
+                    message: format!(
+                        "another change to this request won; it is now {}",
+                        now.approval.status
+                    ),
+                    current: Box::new(now.approval),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(super) fn domain_error(&self, e: DomainError, current: Option<&Approval>) -> AppError {
+        match (e, current) {
+            (DomainError::Invalid(errors), _) => AppError::Invalid(errors),
+            (DomainError::NotDue { due_at }, _) => AppError::NotDue(due_at),
+            (e, Some(current)) => AppError::Conflict {
+                message: e.to_string(),
+                current: Box::new(current.clone()),
+            },
+            (e, None) => AppError::Store(StoreError::Corrupt(e.to_string())),
+        }
+    }
+
+    pub(super) fn announce(&self, tenant_id: &str, a: &Approval, has_jobs: bool) {
+        self.changes.publish(Changed {
+            tenant_id: tenant_id.to_owned(),
+            approval_id: a.id.clone(),
+            version: a.version,
+            status: a.status,
+            has_jobs,
+        });
+    }
+}

@@ -1,0 +1,174 @@
+//! Events: one per transition, each with the full state after it, hash-chained per request.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::approval::{
+    Actor, Approval, ApprovalSpec, Cancellation, Decision, Source, TimeoutAction,
+};
+use super::{DomainError, Transition, chain};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimedOut {
+    pub action: TimeoutAction,
+}
+
+/// What happened to a request. Serialized adjacently tagged, which gives the event's
+/// `type` and `data` columns; the catalogue is in `docs/events.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Change {
+    #[serde(rename = "approval.created")]
+    Created(Box<ApprovalSpec>),
+    #[serde(rename = "approval.approved")]
+    Approved(Decision),
+    #[serde(rename = "approval.modified")]
+    Modified(Decision),
+    #[serde(rename = "approval.rejected")]
+    Rejected(Decision),
+    #[serde(rename = "approval.timed_out")]
+    TimedOut(TimedOut),
+    #[serde(rename = "approval.cancelled")]
+    Cancelled(Cancellation),
+    #[serde(rename = "execution.started")]
+    ExecutionStarted,
+    #[serde(rename = "execution.completed", rename_all = "camelCase")]
+    ExecutionCompleted { result: Option<Value> },
+    #[serde(rename = "execution.failed", rename_all = "camelCase")]
+    ExecutionFailed {
+        error: String,
+        result: Option<Value>,
+    },
+}
+
+impl Change {
+    /// The named transition this change makes; `None` for creation, which starts a log.
+    pub fn transition(&self) -> Option<Transition> {
+        Some(match self {
+            Change::Created(_) => return None,
+            Change::Approved(d) if d.source == Source::Timeout => Transition::AutoApprove,
+            Change::Approved(_) => Transition::Approve,
+            Change::Modified(_) => Transition::ApproveWithChanges,
+            Change::Rejected(_) => Transition::Reject,
+            Change::TimedOut(_) => Transition::TimeOut,
+            Change::Cancelled(_) => Transition::Cancel,
+            Change::ExecutionStarted => Transition::StartExecution,
+            Change::ExecutionCompleted { .. } => Transition::CompleteExecution,
+            Change::ExecutionFailed { .. } => Transition::FailExecution,
+        })
+    }
+
+    /// Splits into the event's `type` and `data`.
+    pub fn type_and_data(&self) -> (String, Value) {
+        let mut tagged = serde_json::to_value(self).expect("a change always serializes");
+        let kind = tagged["type"].as_str().unwrap_or_default().to_owned();
+        let data = tagged
+            .get_mut("data")
+            .map(Value::take)
+            .unwrap_or(Value::Null);
+        (kind, data)
+    }
+
+    pub fn from_type_and_data(kind: &str, data: &Value) -> Result<Change, serde_json::Error> {
+        let tagged = if data.is_null() {
+            serde_json::json!({ "type": kind })
+        } else {
+            serde_json::json!({ "type": kind, "data": data })
+        };
+        serde_json::from_value(tagged)
+    }
+}
+
+/// One entry of a request's audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub id: String,
+    pub approval_id: String,
+    /// 1 for `approval.created`, then +1 per transition; equals the state's version.
+    pub seq: i64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// The request's full state after this event.
+    #[schema(value_type = Object)]
+    pub snapshot: Value,
+    pub actor: String,
+    pub source: Source,
+    pub occurred_at: DateTime<Utc>,
+    /// Hash of the previous event (64 zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 over this event's content and `prevHash`.
+    pub hash: String,
+}
+
+impl Event {
+    /// Records `change`, which turned the request into `after`, chained onto `prev_hash`.
+    pub fn record(
+        id: String,
+        after: &Approval,
+        change: &Change,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        prev_hash: &str,
+    ) -> Event {
+        let (event_type, data) = change.type_and_data();
+        let mut event = Event {
+            id,
+            approval_id: after.id.clone(),
+            seq: after.version,
+            event_type,
+            data,
+            snapshot: serde_json::to_value(after).expect("state always serializes"),
+            actor: actor.id.clone(),
+            source: actor.source,
+            occurred_at: at,
+            prev_hash: prev_hash.to_owned(),
+            hash: String::new(),
+        };
+        event.hash = chain::hash_event(&event);
+        event
+    }
+
+    pub fn change(&self) -> Result<Change, serde_json::Error> {
+        Change::from_type_and_data(&self.event_type, &self.data)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("the log is empty")]
+    Empty,
+    #[error("event {seq} does not parse: {source}")]
+    Unreadable { seq: i64, source: serde_json::Error },
+    #[error("event {seq} is out of order")]
+    OutOfOrder { seq: i64 },
+    #[error("event {seq} cannot be applied: {source}")]
+    Illegal { seq: i64, source: DomainError },
+}
+
+/// Rebuilds a request's state from its events alone (snapshots are not read).
+pub fn replay(events: &[Event]) -> Result<Approval, ReplayError> {
+    let (first, rest) = events.split_first().ok_or(ReplayError::Empty)?;
+    let unreadable = |seq| move |source| ReplayError::Unreadable { seq, source };
+    let mut state = match first.change().map_err(unreadable(first.seq))? {
+        Change::Created(spec) if first.seq == 1 => {
+            Approval::created(first.approval_id.clone(), *spec, first.occurred_at)
+        }
+        _ => return Err(ReplayError::OutOfOrder { seq: first.seq }),
+    };
+    for e in rest {
+        if e.seq != state.version + 1 || e.approval_id != state.id {
+            return Err(ReplayError::OutOfOrder { seq: e.seq });
+        }
+        let change = e.change().map_err(unreadable(e.seq))?;
+        state = state
+            .apply(&change, e.occurred_at)
+            .map_err(|source| ReplayError::Illegal { seq: e.seq, source })?;
+    }
+    Ok(state)
+}

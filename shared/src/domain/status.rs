@@ -1,0 +1,154 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    Timeout,
+    Cancelled,
+    Executing,
+    Completed,
+    Failed,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Pending,
+        Status::Approved,
+        Status::Rejected,
+        Status::Timeout,
+        Status::Cancelled,
+        Status::Executing,
+        Status::Completed,
+        Status::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "PENDING",
+            Status::Approved => "APPROVED",
+            Status::Rejected => "REJECTED",
+            Status::Timeout => "TIMEOUT",
+            Status::Cancelled => "CANCELLED",
+            Status::Executing => "EXECUTING",
+            Status::Completed => "COMPLETED",
+            Status::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// No transition leaves a terminal status.
+    pub fn is_terminal(self) -> bool {
+        Transition::ALL.iter().all(|t| t.apply(self).is_none())
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every legal move of the state machine has a name; anything not listed is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    Approve,
+    ApproveWithChanges,
+    Reject,
+    TimeOut,
+    AutoApprove,
+    Cancel,
+    StartExecution,
+    CompleteExecution,
+    FailExecution,
+}
+
+impl Transition {
+    pub const ALL: [Transition; 9] = [
+        Transition::Approve,
+        Transition::ApproveWithChanges,
+        Transition::Reject,
+        Transition::TimeOut,
+        Transition::AutoApprove,
+        Transition::Cancel,
+        Transition::StartExecution,
+        Transition::CompleteExecution,
+        Transition::FailExecution,
+    ];
+
+    /// The status this transition leads to from `from`, or `None` when it is illegal there.
+    pub fn apply(self, from: Status) -> Option<Status> {
+        use Status::*;
+        use Transition::*;
+        match (self, from) {
+            (Approve | ApproveWithChanges | AutoApprove, Pending) => Some(Approved),
+            (Reject, Pending) => Some(Rejected),
+            (TimeOut, Pending) => Some(Timeout),
+            (Cancel, Pending) => Some(Cancelled),
+            (StartExecution, Approved) => Some(Executing),
+            (CompleteExecution, Approved | Executing) => Some(Completed),
+            (FailExecution, Approved | Executing) => Some(Failed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transition::Approve => "approve",
+            Transition::ApproveWithChanges => "approve_with_changes",
+            Transition::Reject => "reject",
+            Transition::TimeOut => "time_out",
+            Transition::AutoApprove => "auto_approve",
+            Transition::Cancel => "cancel",
+            Transition::StartExecution => "start_execution",
+            Transition::CompleteExecution => "complete_execution",
+            Transition::FailExecution => "fail_execution",
+        }
+    }
+}
+
+impl std::fmt::Display for Transition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_statuses_are_exactly_the_final_outcomes() {
+        let terminal: Vec<Status> = Status::ALL
+            .into_iter()
+            .filter(|s| s.is_terminal())
+            .collect();
+        assert_eq!(
+            terminal,
+            vec![
+                Status::Rejected,
+                Status::Timeout,
+                Status::Cancelled,
+                Status::Completed,
+                Status::Failed
+            ]
+        );
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(Status::parse("pending"), None);
+    }
+}

@@ -1,0 +1,227 @@
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::Problem;
+use super::extract::{Authed, JsonBody, OptionalJsonBody};
+use crate::app::{App, AppError, DecisionInput, Page, PageRequest, Verification};
+use crate::domain::{Approval, Event, ExecutionReport, NewApproval, Status};
+
+/// Query parameters are taken as text and parsed here, so a bad one is named.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// One of PENDING, APPROVED, REJECTED, TIMEOUT, CANCELLED, EXECUTING, COMPLETED, FAILED.
+    status: Option<String>,
+    agent_id: Option<String>,
+    action_type: Option<String>,
+    /// `nextCursor` of the previous page.
+    cursor: Option<String>,
+    /// 1 to 200, default 50.
+    limit: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WaitParams {
+    /// Long-poll: hold the answer up to this many seconds (at most 25) until the request
+    /// leaves PENDING.
+    wait: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    pub items: Vec<Event>,
+}
+
+fn query<T: serde::de::DeserializeOwned + Default>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, Problem> {
+    q.map(|Query(t)| t)
+        .map_err(|e| Problem::bad_request("bad-query", "Bad query string", e.body_text(), None))
+}
+
+#[utoipa::path(post, path = "/v1/approvals", tag = "approvals",
+    request_body = NewApproval,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Same key and body → the same response, nothing new created; same key, other body → 422")),
+    responses(
+        (status = 201, description = "Created (or replayed: header Idempotent-Replayed: true)", body = Approval),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<NewApproval>,
+) -> Result<Response, Problem> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| AppError::invalid("Idempotency-Key", "must be visible ASCII"))?
+                .to_owned(),
+        ),
+    };
+    let created = app.create_approval(&caller.tenant_id, input, key).await?;
+    let mut res = (StatusCode::CREATED, Json(&created.approval)).into_response();
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/approvals/{}", created.approval.id)) {
+        res.headers_mut().insert(header::LOCATION, loc);
+    }
+    if created.replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/v1/approvals", tag = "approvals", params(ListParams),
+    responses((status = 200, body = Page), (status = 400, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page>, Problem> {
+    let p = query(params)?;
+    let status = p
+        .status
+        .as_deref()
+        .map(|s| {
+            Status::parse(s).ok_or_else(|| {
+                AppError::invalid("status", format!("unknown status {s:?}; use one of PENDING, APPROVED, REJECTED, TIMEOUT, CANCELLED, EXECUTING, COMPLETED, FAILED"))
+            })
+        })
+        .transpose()?;
+    let limit = p
+        .limit
+        .as_deref()
+        .map(|l| {
+            l.parse::<u32>()
+                .map_err(|_| AppError::invalid("limit", "must be a whole number"))
+        })
+        .transpose()?;
+    let page = app
+        .list_approvals(
+            &caller.tenant_id,
+            PageRequest {
+                status,
+                agent_id: p.agent_id,
+                action_type: p.action_type,
+                cursor: p.cursor,
+                limit,
+            },
+        )
+        .await?;
+    Ok(Json(page))
+}
+
+#[utoipa::path(get, path = "/v1/approvals/{id}", tag = "approvals",
+    params(("id" = String, Path), WaitParams),
+    responses((status = 200, body = Approval), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    params: Result<Query<WaitParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Approval>, Problem> {
+    let wait = query(params)?
+        .wait
+        .as_deref()
+        .map(|w| {
+            w.parse::<u64>()
+                .map_err(|_| AppError::invalid("wait", "must be a whole number of seconds"))
+        })
+        .transpose()?;
+    let approval = match wait {
+        Some(secs) if secs > 0 => {
+            app.wait_for_outcome(&caller.tenant_id, &id, Duration::from_secs(secs))
+                .await?
+        }
+        _ => app.get_approval(&caller.tenant_id, &id).await?,
+    };
+    Ok(Json(approval))
+}
+
+#[utoipa::path(post, path = "/v1/approvals/{id}/decision", tag = "approvals",
+    params(("id" = String, Path)), request_body = DecisionInput,
+    responses((status = 200, body = Approval), (status = 404, body = Problem),
+        (status = 409, description = "Already decided, expired, or another decision won; `current` holds the request", body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn decide(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<DecisionInput>,
+) -> Result<Json<Approval>, Problem> {
+    Ok(Json(app.decide(&caller, &id, input).await?))
+}
+
+#[utoipa::path(post, path = "/v1/approvals/{id}/cancel", tag = "approvals",
+    params(("id" = String, Path)), request_body(content = Option<CancelInput>),
+    responses((status = 200, body = Approval), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    OptionalJsonBody(input): OptionalJsonBody<CancelInput>,
+) -> Result<Json<Approval>, Problem> {
+    Ok(Json(app.cancel(&caller, &id, input.reason).await?))
+}
+
+#[utoipa::path(post, path = "/v1/approvals/{id}/execution", tag = "approvals",
+    params(("id" = String, Path)), request_body = ExecutionReport,
+    responses((status = 200, body = Approval), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn execution(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    JsonBody(report): JsonBody<ExecutionReport>,
+) -> Result<Json<Approval>, Problem> {
+    Ok(Json(app.report_execution(&caller, &id, report).await?))
+}
+
+#[utoipa::path(get, path = "/v1/approvals/{id}/events", tag = "audit",
+    params(("id" = String, Path)),
+    responses((status = 200, body = EventList), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn events(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<EventList>, Problem> {
+    Ok(Json(EventList {
+        items: app.events(&caller.tenant_id, &id).await?,
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/approvals/{id}/events/verify", tag = "audit",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "`valid` says whether the chain holds", body = Verification),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn verify(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<Verification>, Problem> {
+    Ok(Json(app.verify_events(&caller.tenant_id, &id).await?))
+}

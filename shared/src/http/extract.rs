@@ -1,0 +1,194 @@
+//! Extractors that answer bad input with a precise problem: which field, what is wrong.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
+
+use super::Problem;
+use crate::app::{App, Caller};
+
+/// The caller, from `Authorization: Bearer <API key>`.
+pub struct Authed(pub Caller);
+
+impl FromRequestParts<App> for Authed {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        match bearer {
+            Some(key) => Ok(Authed(app.authenticate(key).await?)),
+            None => Err(crate::app::AppError::Unauthorized.into()),
+        }
+    }
+}
+
+/// A JSON body. Malformed JSON → 400; well-formed JSON of the wrong shape → 422 naming
+/// the field (as a JSON Pointer) and what is wrong with it.
+pub struct JsonBody<T>(pub T);
+
+/// Like `JsonBody`, but an empty body means `T::default()`.
+pub struct OptionalJsonBody<T>(pub T);
+
+async fn read_body(req: Request) -> Result<Bytes, Problem> {
+    if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
+        if !(ct.starts_with("application/json") || ct.contains("+json")) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send the body as application/json",
+            ));
+        }
+    }
+    Bytes::from_request(req, &()).await.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                status,
+                "body-too-large",
+                "Body too large",
+                format!(
+                    "request bodies are limited to {} bytes",
+                    super::MAX_BODY_BYTES
+                ),
+            )
+        } else {
+            Problem::bad_request("unreadable-body", "Unreadable body", e.body_text(), None)
+        }
+    })
+}
+
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    let mut p = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => p.push_str(&format!("/{index}")),
+            Segment::Map { key } => {
+                p.push_str(&format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    p
+}
+
+/// `missing field `x`` and `unknown field `x`` are reported at the enclosing object;
+/// point at the field itself.
+fn field_named_in(message: &str) -> Option<&str> {
+    for lead in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.strip_prefix(lead) {
+            return rest.split('`').next();
+        }
+    }
+    None
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut field = pointer_of(e.path());
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        if inner.is_syntax() || inner.is_eof() {
+            return Problem::bad_request(
+                "malformed-json",
+                "Malformed JSON",
+                format!("the body is not valid JSON: {message}"),
+                None,
+            );
+        }
+        if let Some(name) = field_named_in(&message) {
+            field = format!("{field}/{name}");
+        }
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        Problem::invalid(vec![crate::domain::FieldError::new(field, message)])
+    })
+}
+
+impl<T: DeserializeOwned> FromRequest<App> for JsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, _: &App) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req).await?;
+        if bytes.is_empty() {
+            return Err(Problem::bad_request(
+                "missing-body",
+                "Missing body",
+                "this call needs a JSON body",
+                None,
+            ));
+        }
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+impl<T: DeserializeOwned + Default> FromRequest<App> for OptionalJsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, _: &App) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::NewApproval;
+
+    fn problem_for(body: &str) -> Problem {
+        match parse_json::<NewApproval>(body.as_bytes()) {
+            Ok(_) => panic!("expected a problem for {body}"),
+            Err(p) => p,
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_a_400() {
+        let p = problem_for("{\"name\": ");
+        assert_eq!(p.status, 400);
+        assert!(p.kind.ends_with("malformed-json"));
+    }
+
+    #[test]
+    fn unknown_enum_values_name_the_field() {
+        let p = problem_for(
+            r#"{"name":"n","agentId":"a","actionType":"t","actionData":{},
+                "approvers":[{"channel":"pigeon","recipient":"x"}]}"#,
+        );
+        assert_eq!(p.status, 422);
+        assert_eq!(p.errors[0].field, "/approvers/0/channel");
+        assert!(
+            p.errors[0].message.contains("pigeon"),
+            "{}",
+            p.errors[0].message
+        );
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_point_at_the_field() {
+        let p = problem_for(r#"{"agentId":"a","actionType":"t","actionData":{},"approvers":[]}"#);
+        assert_eq!(p.errors[0].field, "/name");
+        let p = problem_for(
+            r#"{"name":"n","agentId":"a","actionType":"t","actionData":{},"approvers":[],"colour":1}"#,
+        );
+        assert_eq!(p.errors[0].field, "/colour");
+    }
+}

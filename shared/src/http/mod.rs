@@ -1,0 +1,43 @@
+//! The axum routers. The local server serves them with `axum::serve`; the `api` Lambda
+//! function serves the same `Router` through `lambda_http`.
+
+mod approvals;
+mod extract;
+mod health;
+mod logging;
+mod openapi;
+pub mod problem;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::app::App;
+pub use openapi::ApiDoc;
+pub use problem::Problem;
+
+/// Request bodies larger than this are refused with 413 before they are parsed.
+/// `actionData` has its own, smaller limit.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The public API: `/v1/…`, `/healthz` and the OpenAPI document.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route(
+            "/v1/approvals",
+            post(approvals::create).get(approvals::list),
+        )
+        .route("/v1/approvals/{id}", get(approvals::get))
+        .route("/v1/approvals/{id}/decision", post(approvals::decide))
+        .route("/v1/approvals/{id}/cancel", post(approvals::cancel))
+        .route("/v1/approvals/{id}/execution", post(approvals::execution))
+        .route("/v1/approvals/{id}/events", get(approvals::events))
+        .route("/v1/approvals/{id}/events/verify", get(approvals::verify))
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(logging::log_request))
+        .with_state(app)
+}

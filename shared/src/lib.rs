@@ -1,0 +1,14 @@
+//! Greenlight: human approval as a service.
+//!
+//! `domain` is pure (no I/O, no async); `app` holds the use-cases over the traits in
+//! `ports`; `adapters` implement those ports for one technology each; `http` holds the
+//! axum routers that the local server and the Lambda functions both serve.
+
+pub mod adapters;
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod local;
+pub mod ports;
+pub mod telemetry;

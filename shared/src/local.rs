@@ -1,0 +1,73 @@
+//! The all-in-one local composition: API, worker and timers in one process over one
+//! database. The local server's `main` and the test harness both start it from here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::adapters::changes::BroadcastFeed;
+use crate::adapters::local_worker;
+use crate::adapters::sql::Stores;
+use crate::app::App;
+use crate::app::jobs::{JobRunner, RunnerConfig};
+use crate::ports::{Clock, Ids};
+
+pub fn compose(stores: &Stores, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> App {
+    App {
+        approvals: stores.approvals.clone(),
+        jobs: stores.jobs.clone(),
+        tenants: stores.tenants.clone(),
+        clock,
+        ids,
+        changes: Arc::new(BroadcastFeed::new()),
+    }
+}
+
+/// A running local server; dropping it does not stop it, `shutdown` does.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and stops the worker between jobs.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Serves the API on `listener`, and runs the in-process worker unless `worker` is
+/// `None` (tests that drive jobs themselves).
+pub async fn start(
+    app: App,
+    listener: TcpListener,
+    worker: Option<RunnerConfig>,
+) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    if let Some(config) = worker {
+        let runner = JobRunner::new(app.clone(), config);
+        tasks.push(local_worker::spawn(app.clone(), runner, stopped.clone()));
+    }
+    let router = crate::http::router(app);
+    let mut until = stopped;
+    tasks.push(tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = until.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "server stopped");
+        }
+    }));
+    Ok(Running { addr, stop, tasks })
+}

@@ -1,0 +1,82 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{NewJob, StoreError};
+use crate::domain::{Approval, Event, Status};
+
+/// The request's row as stored: its state and the hash of its last event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredApproval {
+    pub tenant_id: String,
+    pub approval: Approval,
+    pub last_event_hash: String,
+}
+
+/// An `Idempotency-Key` and the hash of the body it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// Everything creation writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewApprovalRecord {
+    pub tenant_id: String,
+    pub approval: Approval,
+    pub event: Event,
+    pub jobs: Vec<NewJob>,
+    pub idempotency: Option<IdempotencyClaim>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// The key was used before with the same body: nothing was written.
+    Replayed {
+        approval_id: String,
+    },
+    /// The key was used before with another body: nothing was written.
+    KeyReused,
+}
+
+/// Everything one transition writes, in one transaction, if the row is still at
+/// `expected_version`.
+#[derive(Debug, Clone)]
+pub struct TransitionRecord {
+    pub tenant_id: String,
+    pub expected_version: i64,
+    pub approval: Approval,
+    pub event: Event,
+    pub jobs: Vec<NewJob>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub agent_id: Option<String>,
+    pub action_type: Option<String>,
+    /// Keyset position: items strictly after (older than) this `(createdAt, id)`.
+    pub after: Option<(DateTime<Utc>, String)>,
+    pub limit: u32,
+}
+
+/// The approval aggregate: its row, its event log and the outbox rows a change writes.
+#[async_trait]
+pub trait ApprovalStore: Send + Sync {
+    async fn create(&self, record: NewApprovalRecord) -> Result<CreateOutcome, StoreError>;
+
+    /// Compare-and-set on the version; `StoreError::VersionConflict` when another writer won.
+    async fn transition(&self, record: TransitionRecord) -> Result<(), StoreError>;
+
+    async fn get(&self, tenant_id: &str, id: &str) -> Result<Option<StoredApproval>, StoreError>;
+
+    /// Newest first.
+    async fn list(&self, tenant_id: &str, query: &ListQuery) -> Result<Vec<Approval>, StoreError>;
+
+    /// In `seq` order.
+    async fn events(&self, tenant_id: &str, approval_id: &str) -> Result<Vec<Event>, StoreError>;
+
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

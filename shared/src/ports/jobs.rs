@@ -1,0 +1,93 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::StoreError;
+
+/// Follow-up work written in the same transaction as the change that needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub id: String,
+    pub tenant_id: String,
+    pub kind: String,
+    pub payload: Value,
+    /// Not before this time: delayed jobs are how timers work locally.
+    pub run_at: DateTime<Utc>,
+    pub max_attempts: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Pending,
+    Done,
+    /// Out of attempts; kept for inspection.
+    Dead,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Done => "done",
+            JobStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        [JobStatus::Pending, JobStatus::Done, JobStatus::Dead]
+            .into_iter()
+            .find(|j| j.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub tenant_id: String,
+    pub kind: String,
+    pub payload: Value,
+    pub run_at: DateTime<Utc>,
+    /// Including the claim that returned this job.
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub status: JobStatus,
+    pub last_error: Option<String>,
+}
+
+/// The outbox, used as a queue: claims hand out leases, and only the lease holder may
+/// settle a job. A lease that runs out makes the job claimable again.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<(), StoreError>;
+
+    /// Leases up to `limit` due jobs to `owner` until `now + lease`.
+    async fn claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Marks done; `false` if `owner` no longer holds the lease.
+    async fn complete(&self, job_id: &str, owner: &str) -> Result<bool, StoreError>;
+
+    /// Releases for another attempt at `run_at`, or buries it when out of attempts.
+    async fn retry(
+        &self,
+        job_id: &str,
+        owner: &str,
+        run_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks dead at once (an error no retry can fix).
+    async fn bury(&self, job_id: &str, owner: &str, error: &str) -> Result<bool, StoreError>;
+
+    /// When the next pending job falls due, if any.
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    async fn get_job(&self, job_id: &str) -> Result<Option<Job>, StoreError>;
+}

@@ -1,0 +1,32 @@
+//! The traits the use-cases need. Adapters implement them; nothing here does I/O.
+
+mod approvals;
+mod changes;
+mod clock;
+mod ids;
+mod jobs;
+mod tenants;
+
+pub use approvals::{
+    ApprovalStore, CreateOutcome, IdempotencyClaim, ListQuery, NewApprovalRecord, StoredApproval,
+    TransitionRecord,
+};
+pub use changes::{ChangeFeed, Changed};
+pub use clock::Clock;
+pub use ids::{IdKind, Ids};
+pub use jobs::{Job, JobQueue, JobStatus, NewJob};
+pub use tenants::{ApiKey, Tenant, TenantStore};
+
+/// What any store can answer besides its data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A compare-and-set lost: the row is no longer at the expected version.
+    #[error("version conflict: the row changed since it was read")]
+    VersionConflict,
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("database error")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
