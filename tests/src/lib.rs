@@ -1,1 +1,257 @@
+//! The test harness: a fresh database per test (a temporary SQLite file, or a new
+//! PostgreSQL database on the real server), the real router on port 0, a controlled
+//! clock, and a job runner the test drains itself so that no test sleeps for a timer.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use greenlight::adapters::clock::ManualClock;
+use greenlight::adapters::ids::UuidIds;
+use greenlight::adapters::sql::{self, Stores};
+use greenlight::app::App;
+use greenlight::app::jobs::{JobRunner, RunnerConfig};
+use greenlight::local::{self, Running};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+pub use greenlight;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body once per backend: `on_both_stores!(name)` expands to
+/// `mod name { sqlite(), postgres() }` calling `name(Backend)`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name($crate::Backend::Postgres).await
+            }
+        }
+    )+};
+}
+
+/// The server every PostgreSQL test database is made on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("GREENLIGHT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A new, empty database for one test; its URL.
+pub async fn fresh_database(backend: Backend) -> String {
+    let name = format!("gl_test_{}", uuid::Uuid::new_v4().simple());
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("greenlight-tests");
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+        }
+        Backend::Postgres => {
+            let admin = postgres_admin_url();
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("PostgreSQL must be running for these tests ({admin}): {e}")
+                });
+            let create = format!("CREATE DATABASE {name}");
+            sqlx::query(&create)
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let mut url = url::Url::parse(&admin).expect("admin URL");
+            url.set_path(&name);
+            url.to_string()
+        }
+    }
+}
+
+pub async fn fresh_stores(backend: Backend) -> Stores {
+    let url = fresh_database(backend).await;
+    sql::connect(&url, 20).await.expect("connect and migrate")
+}
+
+/// The start of every test's controlled clock.
+pub fn t0() -> DateTime<Utc> {
+    "2026-01-01T12:00:00Z".parse().expect("t0")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub backend: Backend,
+    /// The test's own database, for tests that reach behind the application.
+    pub db_url: String,
+    pub http: reqwest::Client,
+    pub app: App,
+    pub stores: Stores,
+    pub clock: Arc<ManualClock>,
+    pub runner: JobRunner,
+    /// An API key of the default tenant.
+    pub key: String,
+    running: Option<Running>,
+}
+
+/// The local composition on port 0 over a fresh database, with a manual clock and no
+/// background worker: tests call `drain_jobs` after moving the clock.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let db_url = fresh_database(backend).await;
+    let stores = sql::connect(&db_url, 20)
+        .await
+        .expect("connect and migrate");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let app = local::compose(&stores, clock.clone(), Arc::new(UuidIds));
+    let key = app
+        .ensure_default_tenant(None)
+        .await
+        .expect("default tenant")
+        .expect("a fresh key");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let running = local::start(app.clone(), listener, None)
+        .await
+        .expect("start");
+    TestApp {
+        base: format!("http://{}", running.addr),
+        backend,
+        db_url,
+        http: reqwest::Client::new(),
+        runner: JobRunner::new(app.clone(), RunnerConfig::default()),
+        app,
+        stores,
+        clock,
+        key,
+        running: Some(running),
+    }
+}
+
+/// A valid create body; tests change what they need.
+pub fn approval_body() -> Value {
+    json!({
+        "name": "Refund order 1234",
+        "agentId": "support-bot",
+        "actionType": "refund",
+        "actionData": {"orderId": "1234", "amount": 120, "currency": "EUR"},
+        "approvers": [{"channel": "email", "recipient": "ann@example.com"}],
+        "timeoutSeconds": 3600,
+        "uiSchema": {
+            "type": "object",
+            "properties": {"amount": {"type": "number", "minimum": 0, "maximum": 200}},
+            "additionalProperties": false
+        }
+    })
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(reqwest::Method::GET, path, Some(&self.key), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(reqwest::Method::POST, path, Some(&self.key), Some(body))
+            .await
+    }
+
+    /// Creates a request and returns its id.
+    pub async fn create(&self, body: &Value) -> String {
+        let r = self.post("/v1/approvals", body).await;
+        assert_eq!(r.status, 201, "create failed: {}", r.body);
+        r.body["id"].as_str().expect("id").to_owned()
+    }
+
+    pub async fn decide(&self, id: &str, body: &Value) -> Reply {
+        self.post(&format!("/v1/approvals/{id}/decision"), body)
+            .await
+    }
+
+    pub async fn events(&self, id: &str) -> Vec<Value> {
+        let r = self.get(&format!("/v1/approvals/{id}/events")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["items"].as_array().expect("items").clone()
+    }
+
+    /// Runs one statement with one text parameter (`$1`) straight on the test's
+    /// database; returns the rows it changed.
+    pub async fn execute_sql(&self, sql: &str, param: &str) -> u64 {
+        match self.backend {
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.db_url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sql)
+                    .bind(param)
+                    .execute(&mut c)
+                    .await
+                    .expect("sql")
+                    .rows_affected()
+            }
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.db_url)
+                    .await
+                    .expect("connect");
+                sqlx::query(sql)
+                    .bind(param)
+                    .execute(&mut c)
+                    .await
+                    .expect("sql")
+                    .rows_affected()
+            }
+        }
+    }
+
+    /// Runs every job due at the clock's current time.
+    pub async fn drain_jobs(&self) -> usize {
+        self.runner.drain().await.expect("drain jobs")
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+}

@@ -82,15 +82,11 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
     p
 }
 
-/// `missing field `x`` and `unknown field `x`` are reported at the enclosing object;
-/// point at the field itself.
-fn field_named_in(message: &str) -> Option<&str> {
-    for lead in ["missing field `", "unknown field `"] {
-        if let Some(rest) = message.strip_prefix(lead) {
-            return rest.split('`').next();
-        }
-    }
-    None
+/// A missing field is reported at the enclosing object; point at the field itself.
+fn missing_field_in(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
@@ -107,7 +103,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
                 None,
             );
         }
-        if let Some(name) = field_named_in(&message) {
+        if let Some(name) = missing_field_in(&message) {
             field = format!("{field}/{name}");
         }
         let message = message
