@@ -1,1 +1,145 @@
-fn main() {}
+//! HTTP benchmark of the hot paths: create and decide, over loopback, against the real
+//! local composition (router, use-cases, store, worker), on SQLite and PostgreSQL.
+//! Prints one JSON document. Run it with `cargo run --release -p greenlight-tests --bin bench`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use greenlight::adapters::clock::SystemClock;
+use greenlight::adapters::ids::UuidIds;
+use greenlight::app::jobs::RunnerConfig;
+use greenlight_tests::{Backend, approval_body, fresh_database};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+#[derive(Parser)]
+struct Args {
+    /// sqlite, postgres or both.
+    #[arg(long, default_value = "both")]
+    db: String,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Requests created (and then decided) per database.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Sends `calls` with `concurrency` in flight; returns the wall time, and each call's
+/// latency (sorted) and answer (in call order).
+async fn run_phase(
+    http: &reqwest::Client,
+    key: &str,
+    concurrency: usize,
+    calls: Vec<(String, Value)>,
+    expect: u16,
+) -> anyhow::Result<(Duration, Vec<Duration>, Vec<Value>)> {
+    let gate = Arc::new(Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(calls.len());
+    for (url, body) in calls {
+        let permit = gate.clone().acquire_owned().await?;
+        let (http, key) = (http.clone(), key.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let res = http.post(url).bearer_auth(key).json(&body).send().await?;
+            let status = res.status().as_u16();
+            let body: Value = res.json().await?;
+            drop(permit);
+            anyhow::ensure!(status == expect, "expected {expect}, got {status}: {body}");
+            Ok::<_, anyhow::Error>((t.elapsed(), body))
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut answers = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let (latency, answer) = t.await??;
+        latencies.push(latency);
+        answers.push(answer);
+    }
+    let wall = started.elapsed();
+    latencies.sort();
+    Ok((wall, latencies, answers))
+}
+
+async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
+    let url = fresh_database(backend).await;
+    let stores = greenlight::adapters::sql::connect(&url, 20).await?;
+    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
+    let key = app
+        .ensure_default_tenant(None)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no key"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let running = greenlight::local::start(app, listener, Some(RunnerConfig::default())).await?;
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+
+    let creates = (0..args.requests)
+        .map(|_| (format!("{base}/v1/approvals"), approval_body()))
+        .collect();
+    let (create_wall, create_lat, created) =
+        run_phase(&http, &key, args.concurrency, creates, 201).await?;
+    let ids: Vec<&str> = created.iter().filter_map(|a| a["id"].as_str()).collect();
+
+    let decides = ids
+        .iter()
+        .map(|id| {
+            (
+                format!("{base}/v1/approvals/{id}/decision"),
+                json!({"decision": "approved"}),
+            )
+        })
+        .collect();
+    let (decide_wall, decide_lat, _) =
+        run_phase(&http, &key, args.concurrency, decides, 200).await?;
+    running.shutdown().await;
+
+    let n = args.requests as f64;
+    Ok(json!({
+        "db": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "creates_per_sec": (n / create_wall.as_secs_f64()).round(),
+        "create_p50_ms": percentile(&create_lat, 0.50),
+        "create_p99_ms": percentile(&create_lat, 0.99),
+        "decides_per_sec": (n / decide_wall.as_secs_f64()).round(),
+        "decide_p50_ms": percentile(&decide_lat, 0.50),
+        "decide_p99_ms": percentile(&decide_lat, 0.99),
+    }))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.concurrency > 0 && args.requests > 0,
+        "--concurrency and --requests must be positive"
+    );
+    let backends = match args.db.as_str() {
+        "sqlite" => vec![Backend::Sqlite],
+        "postgres" => vec![Backend::Postgres],
+        "both" => vec![Backend::Sqlite, Backend::Postgres],
+        other => anyhow::bail!("--db must be sqlite, postgres or both, not {other:?}"),
+    };
+    let mut results = Vec::new();
+    for b in backends {
+        results.push(bench(b, &args).await?);
+    }
+    let report = json!({
+        "benchmark": "http create + decide over loopback",
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "concurrency": args.concurrency,
+        "requests": args.requests,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "results": results,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}

@@ -336,7 +336,7 @@ impl JobQueue for Store {
             .await
             .map_err(db_err)?;
         let mut jobs: Vec<Job> = rows.into_iter().map(decode_job).collect::<Result<_, _>>()?;
-        jobs.sort_by(|a, b| a.run_at.cmp(&b.run_at));
+        jobs.sort_by_key(|j| j.run_at);
         Ok(jobs)
     }
 

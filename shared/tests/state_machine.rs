@@ -1,0 +1,217 @@
+//! Property tests of the approval state machine: random command sequences at random
+//! times never break its rules, and their event log replays and verifies.
+
+use chrono::{DateTime, Duration, Utc};
+use greenlight::domain::chain::{self, GENESIS_HASH};
+use greenlight::domain::event::replay;
+use greenlight::domain::{
+    Actor, Approval, Change, Command, DecisionKind, DomainError, Event, ExecutionReport,
+    ExecutionStatus, NewApproval, Source, Status, TimeoutAction, Transition,
+};
+use proptest::prelude::*;
+use serde_json::json;
+
+fn t0() -> DateTime<Utc> {
+    "2026-01-01T00:00:00Z".parse().unwrap()
+}
+
+fn created(timeout_action: TimeoutAction) -> (Approval, Event) {
+    let input: NewApproval = serde_json::from_value(json!({
+        "name": "Deploy v42",
+        "agentId": "deploy-bot",
+        "actionType": "deploy",
+        "actionData": {"version": "v42", "replicas": 3},
+        "approvers": [{"channel": "slack", "recipient": "U123"}],
+        "timeoutSeconds": 100,
+        "timeoutAction": timeout_action,
+        "uiSchema": {"type": "object", "properties": {"replicas": {"type": "integer", "maximum": 10}}}
+    }))
+    .unwrap();
+    let spec = input.validate(t0()).unwrap();
+    let a = Approval::created("apr_1".into(), spec.clone(), t0());
+    let actor = Actor {
+        id: "agent:deploy-bot".into(),
+        source: Source::Api,
+    };
+    let e = Event::record(
+        "evt_1".into(),
+        &a,
+        &Change::Created(Box::new(spec)),
+        &actor,
+        t0(),
+        GENESIS_HASH,
+    );
+    (a, e)
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        Just(Command::Decide {
+            decision: DecisionKind::Approved,
+            response_data: None,
+            feedback: None
+        }),
+        Just(Command::Decide {
+            decision: DecisionKind::Rejected,
+            response_data: None,
+            feedback: Some("no".into())
+        }),
+        (0i64..20).prop_map(|n| Command::Decide {
+            decision: DecisionKind::Modified,
+            response_data: Some(json!({"replicas": n})),
+            feedback: None,
+        }),
+        Just(Command::Expire),
+        Just(Command::Cancel {
+            reason: Some("changed my mind".into())
+        }),
+        Just(Command::ReportExecution(ExecutionReport {
+            status: ExecutionStatus::Started,
+            result: None,
+            error: None
+        })),
+        Just(Command::ReportExecution(ExecutionReport {
+            status: ExecutionStatus::Succeeded,
+            result: Some(json!({"ok": true})),
+            error: None
+        })),
+        Just(Command::ReportExecution(ExecutionReport {
+            status: ExecutionStatus::Failed,
+            result: None,
+            error: Some("boom".into())
+        })),
+        Just(Command::ReportExecution(ExecutionReport {
+            status: ExecutionStatus::Failed,
+            result: None,
+            error: None
+        })),
+    ]
+}
+
+fn timeout_action() -> impl Strategy<Value = TimeoutAction> {
+    prop_oneof![
+        Just(TimeoutAction::Reject),
+        Just(TimeoutAction::Approve),
+        Just(TimeoutAction::Escalate)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_histories_keep_every_rule(
+        action in timeout_action(),
+        steps in prop::collection::vec((command(), 0i64..40, any::<bool>()), 0..12),
+    ) {
+        let (mut state, first) = created(action);
+        let mut events = vec![first];
+        let mut now = t0();
+        let mut decided: Option<greenlight::domain::Decision> = None;
+        for (i, (cmd, advance, by_slack)) in steps.into_iter().enumerate() {
+            now += Duration::seconds(advance);
+            let actor = Actor {
+                id: format!("user-{i}"),
+                source: if by_slack { Source::Slack } else { Source::Api },
+            };
+            let was_terminal = state.status.is_terminal();
+            match state.decide(cmd, &actor, now) {
+                Ok(change) => {
+                    prop_assert!(!was_terminal, "a terminal request accepted {change:?}");
+                    let t = change.transition().unwrap();
+                    let next = state.apply(&change, now).unwrap();
+                    prop_assert_eq!(t.apply(state.status), Some(next.status));
+                    prop_assert_eq!(next.version, state.version + 1);
+                    if let Some(d) = &decided {
+                        prop_assert_eq!(Some(d), next.decision.as_ref(), "a decision is never replaced");
+                    }
+                    if next.status == Status::Approved {
+                        prop_assert!(next.approved_data.is_some());
+                        if let Some(r) = next.approved_data.as_ref().and_then(|d| d.get("replicas")) {
+                            prop_assert!(r.as_i64().unwrap() <= 10, "the uiSchema held");
+                        }
+                    }
+                    if matches!(change, Change::TimedOut(_)) || matches!(&change, Change::Approved(d) if d.source == Source::Timeout) {
+                        prop_assert!(now >= state.spec.expires_at, "no timeout before the deadline");
+                    }
+                    decided = next.decision.clone();
+                    let prev = events.last().unwrap().hash.clone();
+                    events.push(Event::record(format!("evt_{}", i + 2), &next, &change, &actor, now, &prev));
+                    state = next;
+                }
+                Err(DomainError::IllegalTransition { from, transition }) => {
+                    prop_assert_eq!(from, state.status);
+                    prop_assert_eq!(transition.apply(from), None);
+                }
+                Err(DomainError::Expired { .. }) => prop_assert!(now >= state.spec.expires_at),
+                Err(DomainError::NotDue { .. }) => prop_assert!(now < state.spec.expires_at),
+                Err(DomainError::Invalid(errors)) => prop_assert!(!errors.is_empty()),
+                Err(DomainError::AlreadyCreated) => prop_assert!(false, "decide never creates"),
+            }
+        }
+        prop_assert_eq!(replay(&events).unwrap(), state.clone());
+        let head = events.last().unwrap().hash.clone();
+        prop_assert!(chain::verify(&events, &head).valid);
+        for e in &events {
+            prop_assert_eq!(e.change().unwrap().type_and_data().0, e.event_type.clone());
+        }
+    }
+}
+
+#[test]
+fn the_transition_table_is_exactly_the_documented_one() {
+    use Status::*;
+    use Transition::*;
+    let legal = [
+        (Approve, Pending, Approved),
+        (ApproveWithChanges, Pending, Approved),
+        (AutoApprove, Pending, Approved),
+        (Reject, Pending, Rejected),
+        (TimeOut, Pending, Timeout),
+        (Cancel, Pending, Cancelled),
+        (StartExecution, Approved, Executing),
+        (CompleteExecution, Approved, Completed),
+        (CompleteExecution, Executing, Completed),
+        (FailExecution, Approved, Failed),
+        (FailExecution, Executing, Failed),
+    ];
+    for t in Transition::ALL {
+        for s in Status::ALL {
+            let expected = legal
+                .iter()
+                .find(|(lt, ls, _)| *lt == t && *ls == s)
+                .map(|l| l.2);
+            assert_eq!(t.apply(s), expected, "{t} from {s}");
+        }
+    }
+}
+
+#[test]
+fn a_doctored_log_does_not_replay() {
+    let (a, first) = created(TimeoutAction::Reject);
+    let actor = Actor {
+        id: "ann".into(),
+        source: Source::Web,
+    };
+    let reject = Command::Decide {
+        decision: DecisionKind::Rejected,
+        response_data: None,
+        feedback: None,
+    };
+    let change = a.decide(reject, &actor, t0()).unwrap();
+    let rejected = a.apply(&change, t0()).unwrap();
+    let second = Event::record(
+        "evt_2".into(),
+        &rejected,
+        &change,
+        &actor,
+        t0(),
+        &first.hash,
+    );
+    // An approval appended after a rejection is not a legal history.
+    let mut forged = second.clone();
+    forged.seq = 3;
+    forged.event_type = "approval.approved".into();
+    assert!(replay(&[first.clone(), second.clone(), forged]).is_err());
+    assert!(replay(&[second]).is_err(), "a log starts with its creation");
+}
