@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
                     "  API key for the default tenant (shown once; or set GREENLIGHT_API_KEY): {key}"
                 );
             }
-            tokio::signal::ctrl_c().await?;
+            stop_signal().await?;
             println!("Shutting down");
             running.shutdown().await;
         }
@@ -111,4 +111,18 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM from a process manager: both stop the server gracefully.
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
 }

@@ -21,8 +21,9 @@ impl FromRequestParts<App> for Authed {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim())
             .filter(|v| !v.is_empty());
         match bearer {
             Some(key) => Ok(Authed(app.authenticate(key).await?)),
