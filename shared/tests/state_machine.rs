@@ -49,17 +49,20 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Decide {
             decision: DecisionKind::Approved,
             response_data: None,
-            feedback: None
+            feedback: None,
+            responded_by: None,
         }),
         Just(Command::Decide {
             decision: DecisionKind::Rejected,
             response_data: None,
-            feedback: Some("no".into())
+            feedback: Some("no".into()),
+            responded_by: Some("ann@example.com".into()),
         }),
         (0i64..20).prop_map(|n| Command::Decide {
             decision: DecisionKind::Modified,
             response_data: Some(json!({"replicas": n})),
             feedback: None,
+            responded_by: None,
         }),
         Just(Command::Expire),
         Just(Command::Cancel {
@@ -197,6 +200,7 @@ fn a_doctored_log_does_not_replay() {
         decision: DecisionKind::Rejected,
         response_data: None,
         feedback: None,
+        responded_by: None,
     };
     let change = a.decide(reject, &actor, t0()).unwrap();
     let rejected = a.apply(&change, t0()).unwrap();
@@ -214,4 +218,42 @@ fn a_doctored_log_does_not_replay() {
     forged.event_type = "approval.approved".into();
     assert!(replay(&[first.clone(), second.clone(), forged]).is_err());
     assert!(replay(&[second]).is_err(), "a log starts with its creation");
+}
+
+#[test]
+fn a_forged_snapshot_is_caught_even_with_its_hash_recomputed() {
+    use greenlight::domain::event::first_snapshot_mismatch;
+    let (a, first) = created(TimeoutAction::Reject);
+    let actor = Actor {
+        id: "ann".into(),
+        source: Source::Web,
+    };
+    let approve = Command::Decide {
+        decision: DecisionKind::Approved,
+        response_data: None,
+        feedback: None,
+        responded_by: None,
+    };
+    let change = a.decide(approve, &actor, t0()).unwrap();
+    let approved = a.apply(&change, t0()).unwrap();
+    let mut second = Event::record(
+        "evt_2".into(),
+        &approved,
+        &change,
+        &actor,
+        t0(),
+        &first.hash,
+    );
+    assert_eq!(
+        first_snapshot_mismatch(&[first.clone(), second.clone()]),
+        None
+    );
+    second.snapshot["approvedData"]["replicas"] = json!(300);
+    second.hash = chain::hash_event(&second);
+    let events = [first, second];
+    assert!(
+        chain::verify(&events, &events[1].hash).valid,
+        "the chain alone is fooled"
+    );
+    assert_eq!(first_snapshot_mismatch(&events), Some(2));
 }

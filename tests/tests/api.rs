@@ -61,6 +61,35 @@ async fn an_idempotency_key_replays_the_same_response(backend: Backend) {
         "urn:greenlight:problem:idempotency-key-reused"
     );
     assert_eq!(count(&app).await, 1);
+
+    // A retry long after its absolute deadline still gets the first answer.
+    let mut deadline = approval_body();
+    deadline.as_object_mut().unwrap().remove("timeoutSeconds");
+    deadline["expiresAt"] = json!("2026-01-01T12:01:00Z");
+    let retry = |body: Value| {
+        let app = &app;
+        async move {
+            app.http
+                .post(format!("{}/v1/approvals", app.base))
+                .bearer_auth(&app.key)
+                .header("Idempotency-Key", "deadline-1")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = retry(deadline.clone()).await;
+    assert_eq!(
+        first.status().as_u16(),
+        201,
+        "{}",
+        first.text().await.unwrap()
+    );
+    app.clock.advance(chrono::Duration::hours(2));
+    let late = retry(deadline).await;
+    assert_eq!(late.status().as_u16(), 201, "{:?}", late.headers().clone());
+    assert_eq!(late.headers()["idempotent-replayed"], "true");
     app.shutdown().await;
 }
 

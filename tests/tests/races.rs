@@ -54,7 +54,11 @@ async fn fifty_concurrent_decisions_have_one_winner(backend: Backend) {
         }
         let events = app.events(&id).await;
         assert_eq!(events.len(), 2, "round {round}: one creation, one decision");
-        assert_eq!(events[1]["actor"], won["decision"]["respondedBy"]);
+        assert_eq!(
+            events[1]["data"]["respondedBy"],
+            won["decision"]["respondedBy"]
+        );
+        assert!(events[1]["actor"].as_str().unwrap().starts_with("api-key:"));
         let verify = app.get(&format!("/v1/approvals/{id}/events/verify")).await;
         assert_eq!(verify.body["valid"], true);
     }

@@ -71,6 +71,7 @@ fn approve(stored: &Approval, prev_hash: &str, by: &str) -> TransitionRecord {
                 decision: DecisionKind::Approved,
                 response_data: None,
                 feedback: None,
+                responded_by: None,
             },
             &actor,
             now,

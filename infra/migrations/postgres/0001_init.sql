@@ -36,15 +36,16 @@ CREATE INDEX approvals_by_created ON approvals (tenant_id, created_at DESC, id D
 CREATE INDEX approvals_by_status ON approvals (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX approvals_pending_expiry ON approvals (expires_at) WHERE status = 'PENDING';
 
--- The audit trail. `json`, not `jsonb`: the stored text is what was hashed.
+-- The audit trail. JSON kept as text, byte for byte as written, rather than as jsonb,
+-- which would normalise it: an audit log keeps what was recorded.
 CREATE TABLE approval_events (
     tenant_id    TEXT NOT NULL,
     approval_id  TEXT NOT NULL,
     seq          BIGINT NOT NULL,
     id           TEXT NOT NULL UNIQUE,
     type         TEXT NOT NULL,
-    data         JSON NOT NULL,
-    snapshot     JSON NOT NULL,
+    data         TEXT NOT NULL,
+    snapshot     TEXT NOT NULL,
     actor        TEXT NOT NULL,
     source       TEXT NOT NULL,
     occurred_at  TIMESTAMPTZ NOT NULL,

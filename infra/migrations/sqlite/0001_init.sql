@@ -36,7 +36,7 @@ CREATE INDEX approvals_by_created ON approvals (tenant_id, created_at DESC, id D
 CREATE INDEX approvals_by_status ON approvals (tenant_id, status, created_at DESC, id DESC);
 CREATE INDEX approvals_pending_expiry ON approvals (expires_at) WHERE status = 'PENDING';
 
--- The audit trail; the stored JSON text is what was hashed.
+-- The audit trail, its JSON kept as text, byte for byte as written.
 CREATE TABLE approval_events (
     tenant_id    TEXT NOT NULL,
     approval_id  TEXT NOT NULL,

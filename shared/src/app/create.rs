@@ -41,6 +41,20 @@ impl App {
             }),
             None => None,
         };
+        // A retry is answered from the first use of its key before anything else, so it
+        // gets the first answer even when, say, its `expiresAt` has passed since.
+        if let Some(claim) = &idempotency
+            && let Some((first, approval_id)) = self
+                .approvals
+                .idempotency_key(tenant_id, &claim.key)
+                .await?
+        {
+            return if first.request_hash == claim.request_hash {
+                self.replay_creation(tenant_id, &approval_id).await
+            } else {
+                Err(AppError::IdempotencyKeyReused)
+            };
+        }
         let now = self.clock.now();
         let spec = input
             .validate(now)
@@ -75,21 +89,30 @@ impl App {
                 })
             }
             CreateOutcome::Replayed { approval_id } => {
-                let first = self
-                    .approvals
-                    .events(tenant_id, &approval_id)
-                    .await?
-                    .into_iter()
-                    .next()
-                    .ok_or(AppError::NotFound("approval"))?;
-                let approval = serde_json::from_value(first.snapshot)
-                    .map_err(|e| crate::ports::StoreError::Corrupt(e.to_string()))?;
-                Ok(Created {
-                    approval,
-                    replayed: true,
-                })
+                self.replay_creation(tenant_id, &approval_id).await
             }
             CreateOutcome::KeyReused => Err(AppError::IdempotencyKeyReused),
         }
+    }
+
+    /// The answer the first create with this key got: the request as it was created.
+    async fn replay_creation(
+        &self,
+        tenant_id: &str,
+        approval_id: &str,
+    ) -> Result<Created, AppError> {
+        let first = self
+            .approvals
+            .events(tenant_id, approval_id)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(AppError::NotFound("approval"))?;
+        let approval = serde_json::from_value(first.snapshot)
+            .map_err(|e| crate::ports::StoreError::Corrupt(e.to_string()))?;
+        Ok(Created {
+            approval,
+            replayed: true,
+        })
     }
 }

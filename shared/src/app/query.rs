@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::{App, AppError};
 use crate::domain::chain::{self, ChainVerification};
-use crate::domain::event::replay;
+use crate::domain::event::{first_snapshot_mismatch, replay};
 use crate::domain::{Approval, Event, Status};
 use crate::ports::ListQuery;
 
@@ -34,7 +34,7 @@ pub struct PageRequest {
 #[serde(rename_all = "camelCase")]
 pub struct Page {
     pub items: Vec<Approval>,
-    /// Pass as `cursor` for the next page; absent on the last page.
+    /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -155,9 +155,16 @@ impl App {
         let events = self.approvals.events(tenant_id, id).await?;
         let mut chain = chain::verify(&events, &stored.last_event_hash);
         let replay_matches_state = replay(&events).is_ok_and(|s| s == stored.approval);
-        if chain.valid && !replay_matches_state {
-            chain.valid = false;
-            chain.reason = Some("replaying the events does not rebuild the stored state".into());
+        if chain.valid {
+            if let Some(seq) = first_snapshot_mismatch(&events) {
+                chain.valid = false;
+                chain.broken_at = Some(seq);
+                chain.reason = Some("the snapshot is not the state its events rebuild".into());
+            } else if !replay_matches_state {
+                chain.valid = false;
+                chain.reason =
+                    Some("replaying the events does not rebuild the stored state".into());
+            }
         }
         Ok(Verification {
             approval_id: id.to_owned(),

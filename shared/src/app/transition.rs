@@ -3,9 +3,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{App, AppError, Caller};
-use crate::domain::{
-    Actor, Approval, Command, DecisionKind, DomainError, Event, ExecutionReport, Source,
-};
+use crate::domain::{Actor, Approval, Command, DecisionKind, DomainError, Event, ExecutionReport};
 use crate::ports::{Changed, IdKind, StoreError, TransitionRecord};
 
 /// The body of `POST /v1/approvals/{id}/decision`.
@@ -31,16 +29,14 @@ impl App {
         id: &str,
         input: DecisionInput,
     ) -> Result<Approval, AppError> {
-        let actor = Actor {
-            id: input
-                .responded_by
-                .unwrap_or_else(|| format!("api-key:{}", caller.key_id)),
-            source: Source::Api,
-        };
+        // The event's actor is the key that made the call; `respondedBy` is who the
+        // caller says decided, and is recorded as such in the decision.
+        let actor = caller.actor();
         let command = Command::Decide {
             decision: input.decision,
             response_data: input.response_data,
             feedback: input.feedback,
+            responded_by: input.responded_by,
         };
         self.run_command(&caller.tenant_id, id, command, &actor)
             .await

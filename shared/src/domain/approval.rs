@@ -233,6 +233,9 @@ pub enum Command {
         decision: DecisionKind,
         response_data: Option<Value>,
         feedback: Option<String>,
+        /// The person who decided, when the actor decides on someone's behalf (an
+        /// integration relaying a click); otherwise the actor.
+        responded_by: Option<String>,
     },
     Expire,
     Cancel {
@@ -453,7 +456,11 @@ impl Approval {
                 decision,
                 response_data,
                 feedback,
-            } => self.decide_decision(decision, response_data, feedback, actor, now),
+                responded_by,
+            } => {
+                let by = responded_by.unwrap_or_else(|| actor.id.clone());
+                self.decide_decision(decision, response_data, feedback, by, actor, now)
+            }
             Command::Expire => self.decide_expiry(now),
             Command::Cancel { reason } => {
                 self.require(Transition::Cancel)?;
@@ -482,6 +489,7 @@ impl Approval {
         decision: DecisionKind,
         response_data: Option<Value>,
         feedback: Option<String>,
+        responded_by: String,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Change, DomainError> {
@@ -506,7 +514,7 @@ impl Approval {
         check_text(
             &mut errors,
             "/respondedBy",
-            &actor.id,
+            &responded_by,
             limits::MAX_SHORT_TEXT,
         );
         match (decision, &response_data) {
@@ -550,7 +558,7 @@ impl Approval {
             decision,
             response_data,
             feedback,
-            responded_by: actor.id.clone(),
+            responded_by,
             responded_at: now,
             source: actor.source,
         };

@@ -172,3 +172,15 @@ pub fn replay(events: &[Event]) -> Result<Approval, ReplayError> {
     }
     Ok(state)
 }
+
+/// The `seq` of the first event whose snapshot is not the state its events rebuild, if
+/// any (or of the first event that does not replay at all).
+pub fn first_snapshot_mismatch(events: &[Event]) -> Option<i64> {
+    (1..=events.len()).find_map(|n| {
+        let e = &events[n - 1];
+        match replay(&events[..n]) {
+            Ok(state) if serde_json::to_value(&state).ok().as_ref() == Some(&e.snapshot) => None,
+            _ => Some(e.seq),
+        }
+    })
+}

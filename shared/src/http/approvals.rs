@@ -59,8 +59,12 @@ fn query<T: serde::de::DeserializeOwned + Default>(
     params(("Idempotency-Key" = Option<String>, Header,
         description = "Same key and body → the same response, nothing new created; same key, other body → 422")),
     responses(
+        (status = 400, description = "Malformed JSON", body = Problem),
+        (status = 413, description = "Body over 256 KiB", body = Problem),
+        (status = 415, description = "Body not JSON", body = Problem),
+        (status = 401, description = "Missing or unknown API key", body = Problem),
         (status = 201, description = "Created (or replayed: header Idempotent-Replayed: true)", body = Approval),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)),
+        (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
@@ -89,7 +93,8 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/approvals", tag = "approvals", params(ListParams),
-    responses((status = 200, body = Page), (status = 400, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Page), (status = 400, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<App>,
@@ -131,7 +136,8 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/v1/approvals/{id}", tag = "approvals",
     params(("id" = String, Path), WaitParams),
-    responses((status = 200, body = Approval), (status = 404, body = Problem)),
+    responses(
+        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Approval), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn get(
     State(app): State<App>,
@@ -159,7 +165,11 @@ pub async fn get(
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/decision", tag = "approvals",
     params(("id" = String, Path)), request_body = DecisionInput,
-    responses((status = 200, body = Approval), (status = 404, body = Problem),
+    responses(
+        (status = 400, description = "Malformed JSON", body = Problem),
+        (status = 413, description = "Body over 256 KiB", body = Problem),
+        (status = 415, description = "Body not JSON", body = Problem),
+        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Approval), (status = 404, body = Problem),
         (status = 409, description = "Already decided, expired, or another decision won; `current` holds the request", body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -174,7 +184,11 @@ pub async fn decide(
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/cancel", tag = "approvals",
     params(("id" = String, Path)), request_body(content = Option<CancelInput>),
-    responses((status = 200, body = Approval), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses(
+        (status = 400, description = "Malformed JSON", body = Problem),
+        (status = 413, description = "Body over 256 KiB", body = Problem),
+        (status = 415, description = "Body not JSON", body = Problem),
+        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Approval), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])))]
 pub async fn cancel(
     State(app): State<App>,
@@ -187,7 +201,11 @@ pub async fn cancel(
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/execution", tag = "approvals",
     params(("id" = String, Path)), request_body = ExecutionReport,
-    responses((status = 200, body = Approval), (status = 404, body = Problem), (status = 409, body = Problem),
+    responses(
+        (status = 400, description = "Malformed JSON", body = Problem),
+        (status = 413, description = "Body over 256 KiB", body = Problem),
+        (status = 415, description = "Body not JSON", body = Problem),
+        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Approval), (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn execution(
@@ -201,7 +219,8 @@ pub async fn execution(
 
 #[utoipa::path(get, path = "/v1/approvals/{id}/events", tag = "audit",
     params(("id" = String, Path)),
-    responses((status = 200, body = EventList), (status = 404, body = Problem)),
+    responses(
+        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = EventList), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn events(
     State(app): State<App>,
@@ -215,7 +234,8 @@ pub async fn events(
 
 #[utoipa::path(get, path = "/v1/approvals/{id}/events/verify", tag = "audit",
     params(("id" = String, Path)),
-    responses((status = 200, description = "`valid` says whether the chain holds", body = Verification),
+    responses(
+        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, description = "`valid` says whether the chain holds", body = Verification),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn verify(

@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use serde_path_to_error::Segment;
 
 use super::Problem;
@@ -90,28 +91,48 @@ fn missing_field_in(message: &str) -> Option<&str> {
         .and_then(|rest| rest.split('`').next())
 }
 
+/// The first string (or object key) holding a NUL character, as a JSON Pointer.
+/// PostgreSQL cannot store NUL in text or JSON, so it is refused for every store alike.
+fn nul_in(v: &Value, at: &str) -> Option<String> {
+    match v {
+        Value::String(s) if s.contains('\0') => Some(at.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_in(x, &format!("{at}/{i}"))),
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_in(x, &here)
+            }
+        }),
+        _ => None,
+    }
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        Problem::bad_request(
+            "malformed-json",
+            "Malformed JSON",
+            format!("the body is not valid JSON: {e}"),
+            None,
+        )
+    })?;
+    if let Some(field) = nul_in(&value, "") {
+        return Err(Problem::invalid(vec![crate::domain::FieldError::new(
+            field,
+            "must not contain the NUL character",
+        )]));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let mut field = pointer_of(e.path());
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        if inner.is_syntax() || inner.is_eof() {
-            return Problem::bad_request(
-                "malformed-json",
-                "Malformed JSON",
-                format!("the body is not valid JSON: {message}"),
-                None,
-            );
-        }
+        let message = e.into_inner().to_string();
         if let Some(name) = missing_field_in(&message) {
             field = format!("{field}/{name}");
         }
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
         Problem::invalid(vec![crate::domain::FieldError::new(field, message)])
     })
 }
@@ -187,5 +208,14 @@ mod tests {
             r#"{"name":"n","agentId":"a","actionType":"t","actionData":{},"approvers":[],"colour":1}"#,
         );
         assert_eq!(p.errors[0].field, "/colour");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_where_they_are() {
+        let p = problem_for(
+            r#"{"name":"n","agentId":"a","actionType":"t","actionData":{"note":["ok","bad\u0000"]},"approvers":[]}"#,
+        );
+        assert_eq!(p.status, 422);
+        assert_eq!(p.errors[0].field, "/actionData/note/1");
     }
 }

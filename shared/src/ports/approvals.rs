@@ -71,6 +71,13 @@ pub trait ApprovalStore: Send + Sync {
 
     async fn get(&self, tenant_id: &str, id: &str) -> Result<Option<StoredApproval>, StoreError>;
 
+    /// The claim an `Idempotency-Key` was first used with, and the request it created.
+    async fn idempotency_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<(IdempotencyClaim, String)>, StoreError>;
+
     /// Newest first.
     async fn list(&self, tenant_id: &str, query: &ListQuery) -> Result<Vec<Approval>, StoreError>;
 

@@ -32,7 +32,10 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool })
+        Ok(Self {
+            writer: pool.clone(),
+            pool,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

@@ -44,15 +44,20 @@ impl Store {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
+            .connect_with(options.clone())
+            .await
+            .map_err(db_err)?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("../infra/migrations/sqlite")
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))
     }

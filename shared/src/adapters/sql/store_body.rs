@@ -14,13 +14,16 @@ use sqlx::{QueryBuilder, Row};
 use super::{Stores, corrupt, db_err};
 use crate::domain::{Approval, Event, Source};
 use crate::ports::{
-    ApiKey, ApprovalStore, CreateOutcome, Job, JobQueue, JobStatus, ListQuery, NewApprovalRecord,
+    ApiKey, ApprovalStore, CreateOutcome, IdempotencyClaim, Job, JobQueue, JobStatus, ListQuery, NewApprovalRecord,
     NewJob, StoredApproval, Tenant, TenantStore, TransitionRecord,
 };
 
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: sqlx::Pool<Db>,
+    /// Where write transactions run: the same pool on PostgreSQL; on SQLite a pool of
+    /// one connection, so writers queue in order instead of polling SQLite's lock.
+    writer: sqlx::Pool<Db>,
 }
 
 impl Store {
@@ -62,8 +65,8 @@ async fn insert_event(
     .bind(e.seq)
     .bind(&e.id)
     .bind(&e.event_type)
-    .bind(Json(&e.data))
-    .bind(Json(&e.snapshot))
+    .bind(e.data.to_string())
+    .bind(e.snapshot.to_string())
     .bind(&e.actor)
     .bind(e.source.as_str())
     .bind(to_ts(e.occurred_at))
@@ -97,7 +100,7 @@ async fn insert_jobs(tx: &mut sqlx::Transaction<'_, Db>, jobs: &[NewJob]) -> Res
 #[async_trait]
 impl ApprovalStore for Store {
     async fn create(&self, r: NewApprovalRecord) -> Result<CreateOutcome, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
         if let Some(claim) = &r.idempotency {
             let inserted = sqlx::query(
                 "INSERT INTO idempotency_keys (tenant_id, key, request_hash, approval_id, created_at) \
@@ -162,7 +165,7 @@ impl ApprovalStore for Store {
     }
 
     async fn transition(&self, r: TransitionRecord) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
         let a = &r.approval;
         let updated = sqlx::query(
             "UPDATE approvals SET status = $1, updated_at = $2, version = $3, \
@@ -207,6 +210,31 @@ impl ApprovalStore for Store {
             approval: decode_approval(state)?,
             last_event_hash: row.try_get("last_event_hash").map_err(db_err)?,
         }))
+    }
+
+    async fn idempotency_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<(IdempotencyClaim, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT request_hash, approval_id FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+        )
+        .bind(tenant_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(|row| {
+            Ok((
+                IdempotencyClaim {
+                    key: key.to_owned(),
+                    request_hash: row.try_get("request_hash").map_err(db_err)?,
+                },
+                row.try_get("approval_id").map_err(db_err)?,
+            ))
+        })
+        .transpose()
     }
 
     async fn list(&self, tenant_id: &str, q: &ListQuery) -> Result<Vec<Approval>, StoreError> {
@@ -255,8 +283,11 @@ impl ApprovalStore for Store {
         rows.into_iter()
             .map(|row| {
                 let source: String = row.try_get("source").map_err(db_err)?;
-                let Json(data): Json<Value> = row.try_get("data").map_err(db_err)?;
-                let Json(snapshot): Json<Value> = row.try_get("snapshot").map_err(db_err)?;
+                let data: String = row.try_get("data").map_err(db_err)?;
+                let snapshot: String = row.try_get("snapshot").map_err(db_err)?;
+                let data = serde_json::from_str(&data).map_err(|e| corrupt("event data", e))?;
+                let snapshot =
+                    serde_json::from_str(&snapshot).map_err(|e| corrupt("event snapshot", e))?;
                 Ok(Event {
                     id: row.try_get("id").map_err(db_err)?,
                     approval_id: row.try_get("approval_id").map_err(db_err)?,
@@ -306,7 +337,7 @@ fn decode_job(row: <Db as sqlx::Database>::Row) -> Result<Job, StoreError> {
 #[async_trait]
 impl JobQueue for Store {
     async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.writer.begin().await.map_err(db_err)?;
         insert_jobs(&mut tx, &jobs).await?;
         tx.commit().await.map_err(db_err)
     }
@@ -332,7 +363,7 @@ impl JobQueue for Store {
             .bind(to_ts(now + lease))
             .bind(to_ts(now))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await
             .map_err(db_err)?;
         let mut jobs: Vec<Job> = rows.into_iter().map(decode_job).collect::<Result<_, _>>()?;
@@ -347,7 +378,7 @@ impl JobQueue for Store {
         )
         .bind(job_id)
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_err)?
         .rows_affected();
@@ -370,7 +401,7 @@ impl JobQueue for Store {
         .bind(owner)
         .bind(to_ts(run_at))
         .bind(error)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_err)?
         .rows_affected();
@@ -385,7 +416,7 @@ impl JobQueue for Store {
         .bind(job_id)
         .bind(owner)
         .bind(error)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_err)?
         .rows_affected();
@@ -421,7 +452,7 @@ impl TenantStore for Store {
             .bind(&t.id)
             .bind(&t.name)
             .bind(to_ts(t.created_at))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -455,7 +486,7 @@ impl TenantStore for Store {
         .bind(&k.key_hash)
         .bind(to_ts(k.created_at))
         .bind(k.revoked_at.map(to_ts))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_err)?;
         Ok(())

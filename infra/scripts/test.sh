@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The project's one test command: every unit, integration and end-to-end test, on
+# SQLite and on PostgreSQL. Extra arguments go to `cargo test`, e.g.
+#   infra/scripts/test.sh -p greenlight-tests --test api
+# CARGO_TARGET_DIR is honoured when set.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "Rust toolchain"
+if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+    export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "test.sh: cargo not found. Install a Rust toolchain (https://rustup.rs), then run this again." >&2
+    exit 1
+fi
+cargo --version >&2
+
+step "PostgreSQL at 127.0.0.1:5432"
+bash infra/scripts/ensure-postgres.sh
+
+step "Dropping leftover test databases (gl_test_*)"
+# Every PostgreSQL test makes its own database; they are not dropped afterwards.
+leftovers="$(psql -w -h 127.0.0.1 -U postgres -d postgres -Atc \
+    "select datname from pg_database where datname like 'gl\_test\_%'" 2>/dev/null || true)"
+dropped=0
+for db in $leftovers; do
+    [[ "$db" =~ ^gl_test_[A-Za-z0-9_]+$ ]] || continue
+    if psql -w -h 127.0.0.1 -U postgres -d postgres -qAtc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1; then
+        dropped=$((dropped + 1))
+    fi
+done
+echo "dropped $dropped" >&2
+
+step "Test database server"
+export GREENLIGHT_TEST_DATABASE_URL="${GREENLIGHT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# Shown without any password it may carry.
+echo "GREENLIGHT_TEST_DATABASE_URL=$(printf '%s' "$GREENLIGHT_TEST_DATABASE_URL" | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#')" >&2
+
+step "cargo test --workspace --locked $* (target: ${CARGO_TARGET_DIR:-target})"
+exec cargo test --workspace --locked "$@"
