@@ -48,51 +48,39 @@ async fn replaying_the_events_rebuilds_the_stored_row(backend: Backend) {
     app.shutdown().await;
 }
 
-async fn tamper(app: &TestApp, sql: &str, id: &str) {
-    let changed = app.execute_sql(sql, id).await;
-    assert_eq!(changed, 1, "the tampering statement hit one row");
-}
-
-async fn editing_history_breaks_verification(backend: Backend) {
+/// Lives a request's whole life, runs `sql` (one row, `$1` = the request's id) behind
+/// the application's back, and returns what verification then says.
+async fn verify_after_tampering(backend: Backend, sql: &str) -> serde_json::Value {
     let app = spawn_app(backend).await;
     let id = a_full_life(&app).await;
     let path = format!("/v1/approvals/{id}/events/verify");
     assert_eq!(app.get(&path).await.body["valid"], true);
+    assert_eq!(
+        app.execute_sql(sql, &id).await,
+        1,
+        "the tampering hit one row"
+    );
+    let verdict = app.get(&path).await.body;
+    app.shutdown().await;
+    verdict
+}
 
+async fn editing_history_breaks_verification(backend: Backend) {
     // Someone rewrites who decided, keeping everything else.
-    tamper(
-        &app,
-        "UPDATE approval_events SET actor = 'mallory' WHERE approval_id = $1 AND seq = 2",
-        &id,
-    )
-    .await;
-    let v = app.get(&path).await.body;
+    let sql = "UPDATE approval_events SET actor = 'mallory' WHERE approval_id = $1 AND seq = 2";
+    let v = verify_after_tampering(backend, sql).await;
     assert_eq!(v["valid"], false, "{v}");
     assert_eq!(v["brokenAt"], 2);
-    app.shutdown().await;
 }
 
 async fn removing_the_last_event_breaks_verification(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let id = a_full_life(&app).await;
-    tamper(
-        &app,
-        "DELETE FROM approval_events WHERE approval_id = $1 AND seq = 4",
-        &id,
-    )
-    .await;
-    let v = app
-        .get(&format!("/v1/approvals/{id}/events/verify"))
-        .await
-        .body;
+    let sql = "DELETE FROM approval_events WHERE approval_id = $1 AND seq = 4";
+    let v = verify_after_tampering(backend, sql).await;
     assert_eq!(v["valid"], false, "{v}");
     assert_eq!(v["replayMatchesState"], false);
-    app.shutdown().await;
 }
 
 async fn editing_the_stored_state_breaks_verification(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let id = a_full_life(&app).await;
     let sql = match backend {
         Backend::Postgres => {
             "UPDATE approvals SET state = jsonb_set(state, '{status}', '\"COMPLETED\"') WHERE id = $1"
@@ -101,14 +89,9 @@ async fn editing_the_stored_state_breaks_verification(backend: Backend) {
             "UPDATE approvals SET state = json_set(state, '$.status', 'COMPLETED') WHERE id = $1"
         }
     };
-    tamper(&app, sql, &id).await;
-    let v = app
-        .get(&format!("/v1/approvals/{id}/events/verify"))
-        .await
-        .body;
+    let v = verify_after_tampering(backend, sql).await;
     assert_eq!(v["valid"], false, "{v}");
     assert_eq!(v["replayMatchesState"], false);
-    app.shutdown().await;
 }
 
 on_both_stores!(
