@@ -56,6 +56,7 @@ pub async fn start(
     if let Some(config) = worker {
         let runner = JobRunner::new(app.clone(), config);
         tasks.push(local_worker::spawn(app.clone(), runner, stopped.clone()));
+        tasks.push(spawn_sweeper(app.clone(), stopped.clone()));
     }
     let router = crate::http::router(app);
     let mut until = stopped;
@@ -70,4 +71,29 @@ pub async fn start(
         }
     }));
     Ok(Running { addr, stop, tasks })
+}
+
+/// How often the sweeper looks for requests whose timers never fired, and how late a
+/// request must be before it steps in (its own timer normally fires first).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+const SWEEP_GRACE_SECONDS: i64 = 30;
+
+/// The local stand-in for the `sweeper` function's one-minute schedule.
+fn spawn_sweeper(app: App, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            let grace = chrono::Duration::seconds(SWEEP_GRACE_SECONDS);
+            if let Err(e) = app.sweep_overdue(grace, 500).await {
+                tracing::error!(error = %crate::telemetry::error_chain(&e), "sweep failed");
+            }
+        }
+    })
 }

@@ -16,14 +16,37 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn created(timeout_action: TimeoutAction) -> (Approval, Event) {
+    created_with(timeout_action, 1)
+}
+
+/// Ann answers on Slack or email (one identity); Bob asked for the action; the ladder
+/// has Dave, then Erin, whose silence approves.
+fn created_with(timeout_action: TimeoutAction, quorum: u32) -> (Approval, Event) {
+    let escalation = if timeout_action == TimeoutAction::Escalate {
+        json!([
+            {"approvers": [{"channel": "email", "recipient": "dave@example.com", "id": "dave"}], "timeoutSeconds": 50},
+            {"approvers": [{"channel": "sms", "recipient": "+15550100", "id": "erin"}], "timeoutSeconds": 50, "timeoutAction": "approve"}
+        ])
+    } else {
+        json!(null)
+    };
     let input: NewApproval = serde_json::from_value(json!({
         "name": "Deploy v42",
         "agentId": "deploy-bot",
         "actionType": "deploy",
         "actionData": {"version": "v42", "replicas": 3},
-        "approvers": [{"channel": "slack", "recipient": "U123"}],
+        "approvers": [
+            {"channel": "slack", "recipient": "U1", "id": "ann"},
+            {"channel": "email", "recipient": "ann@example.com", "id": "ann"},
+            {"channel": "email", "recipient": "bob@example.com", "id": "bob"},
+            {"channel": "web", "recipient": "carol"}
+        ],
+        "requestedBy": "bob",
+        "quorum": quorum,
         "timeoutSeconds": 100,
         "timeoutAction": timeout_action,
+        "escalation": escalation,
+        "reminders": [{"afterSeconds": 10}, {"beforeExpirySeconds": 20}],
         "uiSchema": {"type": "object", "properties": {"replicas": {"type": "integer", "maximum": 10}}}
     }))
     .unwrap();
@@ -44,27 +67,41 @@ fn created(timeout_action: TimeoutAction) -> (Approval, Event) {
     (a, e)
 }
 
+fn who() -> impl Strategy<Value = Option<String>> {
+    prop::sample::select(vec![
+        None,
+        Some("U1".to_owned()),
+        Some("ann@example.com".to_owned()),
+        Some("bob".to_owned()),
+        Some("carol".to_owned()),
+        Some("dave".to_owned()),
+        Some("erin".to_owned()),
+        Some("mallory".to_owned()),
+    ])
+}
+
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
-        Just(Command::Decide {
+        who().prop_map(|by| Command::Decide {
             decision: DecisionKind::Approved,
             response_data: None,
             feedback: None,
-            responded_by: None,
+            responded_by: by,
         }),
-        Just(Command::Decide {
+        who().prop_map(|by| Command::Decide {
             decision: DecisionKind::Rejected,
             response_data: None,
             feedback: Some("no".into()),
-            responded_by: Some("ann@example.com".into()),
+            responded_by: by,
         }),
-        (0i64..20).prop_map(|n| Command::Decide {
+        (0i64..20, who()).prop_map(|(n, by)| Command::Decide {
             decision: DecisionKind::Modified,
             response_data: Some(json!({"replicas": n})),
             feedback: None,
-            responded_by: None,
+            responded_by: by,
         }),
         Just(Command::Expire),
+        (0u32..3).prop_map(|index| Command::Remind { index }),
         Just(Command::Cancel {
             reason: Some("changed my mind".into())
         }),
@@ -105,16 +142,17 @@ proptest! {
     #[test]
     fn random_histories_keep_every_rule(
         action in timeout_action(),
-        steps in prop::collection::vec((command(), 0i64..40, any::<bool>()), 0..12),
+        quorum in 1u32..=3,
+        steps in prop::collection::vec((command(), 0i64..40, any::<bool>()), 0..16),
     ) {
-        let (mut state, first) = created(action);
+        let (mut state, first) = created_with(action, quorum);
         let mut events = vec![first];
         let mut now = t0();
         let mut decided: Option<greenlight::domain::Decision> = None;
         for (i, (cmd, advance, by_slack)) in steps.into_iter().enumerate() {
             now += Duration::seconds(advance);
             let actor = Actor {
-                id: format!("user-{i}"),
+                id: format!("key-{i}"),
                 source: if by_slack { Source::Slack } else { Source::Api },
             };
             let was_terminal = state.status.is_terminal();
@@ -128,14 +166,32 @@ proptest! {
                     if let Some(d) = &decided {
                         prop_assert_eq!(Some(d), next.decision.as_ref(), "a decision is never replaced");
                     }
+                    let mut voters: Vec<&str> = next.votes.iter().map(|v| v.voter.as_str()).collect();
+                    let n = voters.len();
+                    voters.sort_unstable();
+                    voters.dedup();
+                    prop_assert_eq!(voters.len(), n, "an approver counts once");
+                    prop_assert!(!next.votes.iter().any(|v| v.voter == "bob" && v.decision != DecisionKind::Rejected),
+                        "the requester never approves");
                     if next.status == Status::Approved {
                         prop_assert!(next.approved_data.is_some());
                         if let Some(r) = next.approved_data.as_ref().and_then(|d| d.get("replicas")) {
                             prop_assert!(r.as_i64().unwrap() <= 10, "the uiSchema held");
                         }
+                        let by_people = next.decision.as_ref().unwrap().source != Source::Timeout;
+                        if by_people {
+                            let yes = next.votes.iter().filter(|v| v.decision != DecisionKind::Rejected).count();
+                            prop_assert!(yes as u32 >= quorum, "approved with {yes} of {quorum}");
+                        }
                     }
-                    if matches!(change, Change::TimedOut(_)) || matches!(&change, Change::Approved(d) if d.source == Source::Timeout) {
-                        prop_assert!(now >= state.spec.expires_at, "no timeout before the deadline");
+                    match &change {
+                        Change::TimedOut(_) | Change::Escalated(_) => prop_assert!(now >= state.due_at),
+                        Change::Approved(d) if d.source == Source::Timeout => prop_assert!(now >= state.due_at),
+                        _ => {}
+                    }
+                    if let Change::Escalated(e) = &change {
+                        prop_assert_eq!(e.level, state.level + 1);
+                        prop_assert!(e.due_at > now);
                     }
                     decided = next.decision.clone();
                     let prev = events.last().unwrap().hash.clone();
@@ -146,9 +202,13 @@ proptest! {
                     prop_assert_eq!(from, state.status);
                     prop_assert_eq!(transition.apply(from), None);
                 }
-                Err(DomainError::Expired { .. }) => prop_assert!(now >= state.spec.expires_at),
-                Err(DomainError::NotDue { .. }) => prop_assert!(now < state.spec.expires_at),
+                Err(DomainError::Expired { .. }) => prop_assert!(now >= state.due_at),
+                Err(DomainError::NotDue { .. }) => prop_assert!(now < state.due_at),
                 Err(DomainError::Invalid(errors)) => prop_assert!(!errors.is_empty()),
+                Err(DomainError::Forbidden(_)) => {}
+                Err(DomainError::AlreadyVoted { voter }) => {
+                    prop_assert!(state.votes.iter().any(|v| v.voter == voter));
+                }
                 Err(DomainError::AlreadyCreated) => prop_assert!(false, "decide never creates"),
             }
         }
@@ -172,6 +232,9 @@ fn the_transition_table_is_exactly_the_documented_one() {
         (Reject, Pending, Rejected),
         (TimeOut, Pending, Timeout),
         (Cancel, Pending, Cancelled),
+        (Vote, Pending, Pending),
+        (Escalate, Pending, Pending),
+        (Remind, Pending, Pending),
         (StartExecution, Approved, Executing),
         (CompleteExecution, Approved, Completed),
         (CompleteExecution, Executing, Completed),

@@ -69,7 +69,7 @@ async fn a_decision_racing_cancel_and_timeout_has_one_outcome(backend: Backend) 
     let app = spawn_app(backend).await;
     let mut body = approval_body();
     body["timeoutSeconds"] = json!(1);
-    for _ in 0..5 {
+    for _ in 0..20 {
         let id = app.create(&body).await;
         app.clock.advance(chrono::Duration::milliseconds(999));
         let (approve, empty) = (json!({"decision": "approved"}), json!({}));

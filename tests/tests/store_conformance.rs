@@ -92,6 +92,7 @@ fn approve(stored: &Approval, prev_hash: &str, by: &str) -> TransitionRecord {
         approval: next,
         event,
         jobs: vec![],
+        cancel_job_kinds: vec![],
     }
 }
 
@@ -100,6 +101,7 @@ fn job(id: &str, run_at: chrono::DateTime<chrono::Utc>, max_attempts: i32) -> Ne
         id: id.into(),
         tenant_id: "t1".into(),
         kind: "test.kind".into(),
+        approval_id: Some("apr_1".into()),
         payload: serde_json::json!({"n": id}),
         run_at,
         max_attempts,
@@ -154,6 +156,80 @@ async fn a_transition_writes_its_jobs_in_the_same_transaction(backend: Backend) 
     assert!(
         s.jobs.get_job("job_lost").await.unwrap().is_none(),
         "a refused transition leaves no outbox rows"
+    );
+}
+
+async fn a_transition_can_cancel_its_requests_idle_timers(backend: Backend) {
+    let s = with_tenants(backend).await;
+    let rec = new_record("t1", "apr_1", t0());
+    s.approvals.create(rec.clone()).await.unwrap();
+    let mut other = job("job_other_request", t0(), 3);
+    other.approval_id = Some("apr_2".into());
+    s.jobs
+        .enqueue(vec![
+            job("job_idle", t0(), 3),
+            job("job_leased", t0(), 3),
+            other,
+        ])
+        .await
+        .unwrap();
+    let leased = s
+        .jobs
+        .claim("w1", t0(), Duration::from_secs(60), 1)
+        .await
+        .unwrap();
+    let leased_id = leased[0].id.clone();
+    let mut t = approve(&rec.approval, &rec.event.hash, "ann");
+    t.cancel_job_kinds = vec!["test.kind".into()];
+    s.approvals.transition(t).await.unwrap();
+    let status = |id: String| {
+        let q = s.jobs.clone();
+        async move { q.get_job(&id).await.unwrap().unwrap().status }
+    };
+    let idle = if leased_id == "job_idle" {
+        "job_leased"
+    } else {
+        "job_idle"
+    };
+    assert_eq!(status(idle.into()).await, JobStatus::Cancelled);
+    assert_eq!(
+        status(leased_id).await,
+        JobStatus::Pending,
+        "a claimed job finishes its run"
+    );
+    assert_eq!(status("job_other_request".into()).await, JobStatus::Pending);
+}
+
+async fn overdue_lists_pending_requests_past_their_deadline(backend: Backend) {
+    let s = with_tenants(backend).await;
+    let early = new_record("t1", "apr_early", t0());
+    let late = new_record("t2", "apr_late", t0() + Span::seconds(600));
+    s.approvals.create(early.clone()).await.unwrap();
+    s.approvals.create(late).await.unwrap();
+    let due = early.approval.due_at;
+    assert!(
+        s.approvals
+            .overdue(due - Span::seconds(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.approvals.overdue(due, 10).await.unwrap(),
+        vec![("t1".to_owned(), "apr_early".to_owned())]
+    );
+    s.approvals
+        .transition(approve(&early.approval, &early.event.hash, "ann"))
+        .await
+        .unwrap();
+    assert!(
+        s.approvals
+            .overdue(due + Span::days(1), 10)
+            .await
+            .unwrap()
+            .len()
+            == 1,
+        "decided ones drop out"
     );
 }
 
@@ -456,6 +532,8 @@ on_both_stores!(
     a_created_request_reads_back_exactly,
     a_stale_version_conflicts_and_writes_nothing,
     a_transition_writes_its_jobs_in_the_same_transaction,
+    a_transition_can_cancel_its_requests_idle_timers,
+    overdue_lists_pending_requests_past_their_deadline,
     idempotency_keys_replay_or_refuse,
     tenants_see_only_their_own_requests,
     listing_filters_and_pages_newest_first,

@@ -49,7 +49,11 @@ async fn a_decided_request_ignores_its_timer(backend: Backend) {
     let id = app.create(&approval_body()).await;
     app.decide(&id, &json!({"decision": "approved"})).await;
     app.clock.advance(chrono::Duration::hours(2));
-    assert_eq!(app.drain_jobs().await, 1);
+    assert_eq!(
+        app.drain_jobs().await,
+        0,
+        "the decision cancelled the timer"
+    );
     assert_eq!(
         app.get(&format!("/v1/approvals/{id}")).await.body["status"],
         "APPROVED"
@@ -85,6 +89,7 @@ async fn unknown_jobs_are_buried_not_retried_forever(backend: Backend) {
             id: "job_mystery".into(),
             tenant_id: "default".into(),
             kind: "mystery.kind".into(),
+            approval_id: None,
             payload: json!({}),
             run_at: now,
             max_attempts: 5,

@@ -75,7 +75,7 @@ impl App {
         );
         let record = NewApprovalRecord {
             tenant_id: tenant_id.to_owned(),
-            jobs: vec![jobs::expire_job(self, tenant_id, &approval)],
+            jobs: jobs::timer_jobs(self, tenant_id, &approval),
             approval: approval.clone(),
             event,
             idempotency,

@@ -8,30 +8,53 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{App, AppError};
-use crate::domain::Approval;
+use crate::domain::{Approval, TimerKind};
 use crate::ports::{IdKind, Job, NewJob};
 
-/// Applies a request's timeout action when it falls due.
+/// A request's deadline: apply its timeout action (or escalate).
 pub const EXPIRE: &str = "approval.expire";
+/// A request's reminder: re-notify the approvers who have not answered.
+pub const REMIND: &str = "approval.remind";
+/// The job kinds that are a request's timers, cancelled when it leaves `PENDING`.
+pub const TIMER_KINDS: [&str; 2] = [EXPIRE, REMIND];
 
+/// What a timer carries; the same shape the AWS timeout function receives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExpirePayload {
+pub struct TimerFired {
     pub approval_id: String,
+    #[serde(flatten)]
+    pub kind: TimerKind,
+    /// The ladder level the timer was set for; a timer of an earlier level is stale.
+    pub level: u32,
+    /// The request's version when the timer was set (for logs: the handler re-reads).
+    pub expected_version: i64,
 }
 
-pub(super) fn expire_job(app: &App, tenant_id: &str, a: &Approval) -> NewJob {
-    NewJob {
-        id: app.ids.next(IdKind::Job),
-        tenant_id: tenant_id.to_owned(),
-        kind: EXPIRE.to_owned(),
-        payload: serde_json::to_value(ExpirePayload {
-            approval_id: a.id.clone(),
+/// The outbox rows for `a`'s timers: delayed jobs that fall due when the timers do.
+pub(super) fn timer_jobs(app: &App, tenant_id: &str, a: &Approval) -> Vec<NewJob> {
+    a.timers()
+        .into_iter()
+        .map(|t| NewJob {
+            id: app.ids.next(IdKind::Job),
+            tenant_id: tenant_id.to_owned(),
+            kind: match t.kind {
+                TimerKind::Expire => EXPIRE,
+                TimerKind::Remind { .. } => REMIND,
+            }
+            .to_owned(),
+            approval_id: Some(a.id.clone()),
+            payload: serde_json::to_value(TimerFired {
+                approval_id: a.id.clone(),
+                kind: t.kind,
+                level: t.level,
+                expected_version: a.version,
+            })
+            .expect("payload serializes"),
+            run_at: t.due_at,
+            max_attempts: 20,
         })
-        .expect("payload serializes"),
-        run_at: a.spec.expires_at,
-        max_attempts: 20,
-    }
+        .collect()
 }
 
 /// How one run of a job ended.
@@ -123,12 +146,12 @@ impl JobRunner {
 
     async fn run(&self, job: &Job) -> Outcome {
         match job.kind.as_str() {
-            EXPIRE => {
-                let Ok(p) = serde_json::from_value::<ExpirePayload>(job.payload.clone()) else {
-                    return Outcome::Permanent("payload is not {approvalId}".into());
+            EXPIRE | REMIND => {
+                let Ok(timer) = serde_json::from_value::<TimerFired>(job.payload.clone()) else {
+                    return Outcome::Permanent("payload is not a timer".into());
                 };
-                match self.app.expire(&job.tenant_id, &p.approval_id).await {
-                    // Decided, cancelled or already expired by someone else: nothing to do.
+                match self.app.fire_timer(&job.tenant_id, &timer).await {
+                    // Decided, cancelled, moved on, or already handled: nothing to do.
                     Ok(_) | Err(AppError::Conflict { .. }) => Outcome::Done,
                     Err(AppError::NotDue(at)) => Outcome::NotBefore(at),
                     Err(AppError::NotFound(_)) => Outcome::Permanent("approval not found".into()),

@@ -44,6 +44,8 @@ pub enum AppError {
     IdempotencyKeyReused,
     #[error("not due before {0}")]
     NotDue(chrono::DateTime<chrono::Utc>),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("missing or unknown API key")]
     Unauthorized,
     #[error("storage failed")]

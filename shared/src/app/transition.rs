@@ -2,8 +2,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::jobs::{self, TimerFired};
 use super::{App, AppError, Caller};
-use crate::domain::{Actor, Approval, Command, DecisionKind, DomainError, Event, ExecutionReport};
+use crate::domain::{
+    Actor, Approval, Command, DecisionKind, DomainError, Event, ExecutionReport, Status, TimerKind,
+};
 use crate::ports::{Changed, IdKind, StoreError, TransitionRecord};
 
 /// The body of `POST /v1/approvals/{id}/decision`.
@@ -75,6 +78,51 @@ impl App {
             .await
     }
 
+    /// A timer fell due. Timers fire at least once, and may fire late or after the
+    /// request moved on: a stale one (another level, or not pending) changes nothing.
+    pub async fn fire_timer(
+        &self,
+        tenant_id: &str,
+        t: &TimerFired,
+    ) -> Result<Option<Approval>, AppError> {
+        let current = self.get_approval(tenant_id, &t.approval_id).await?;
+        if current.status != Status::Pending || current.level != t.level {
+            return Ok(None);
+        }
+        let command = match t.kind {
+            TimerKind::Expire => Command::Expire,
+            TimerKind::Remind { index } => Command::Remind { index },
+        };
+        self.run_command(tenant_id, &t.approval_id, command, &Actor::timeout())
+            .await
+            .map(Some)
+    }
+
+    /// Finishes what lost timers left undone: pending requests more than `grace` past
+    /// their deadline are expired now. Returns how many it changed.
+    pub async fn sweep_overdue(
+        &self,
+        grace: chrono::Duration,
+        limit: u32,
+    ) -> Result<usize, AppError> {
+        let before = self.clock.now() - grace;
+        let mut changed = 0;
+        for (tenant_id, id) in self.approvals.overdue(before, limit).await? {
+            match self.expire(&tenant_id, &id).await {
+                Ok(_) => changed += 1,
+                Err(AppError::Conflict { .. } | AppError::NotDue(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if changed > 0 {
+            tracing::warn!(
+                changed,
+                "sweeper expired requests whose timers did not fire"
+            );
+        }
+        Ok(changed)
+    }
+
     /// Load → decide → compare-and-set. Of concurrent writers exactly one wins; the
     /// others learn the state that won.
     async fn run_command(
@@ -105,16 +153,29 @@ impl App {
             now,
             &stored.last_event_hash,
         );
+        // Leaving PENDING ends the request's timers; an escalation replaces them with
+        // the new level's.
+        let timers_change = next.status != Status::Pending || next.level != current.level;
         let record = TransitionRecord {
             tenant_id: tenant_id.to_owned(),
             expected_version: current.version,
+            jobs: if timers_change {
+                jobs::timer_jobs(self, tenant_id, &next)
+            } else {
+                Vec::new()
+            },
+            cancel_job_kinds: if timers_change {
+                jobs::TIMER_KINDS.iter().map(|k| (*k).to_owned()).collect()
+            } else {
+                Vec::new()
+            },
             approval: next.clone(),
             event,
-            jobs: Vec::new(),
         };
+        let has_jobs = !record.jobs.is_empty();
         match self.approvals.transition(record).await {
             Ok(()) => {
-                self.announce(tenant_id, &next, false);
+                self.announce(tenant_id, &next, has_jobs);
                 Ok(next)
             }
             Err(StoreError::VersionConflict) => {
@@ -139,6 +200,7 @@ impl App {
         match (e, current) {
             (DomainError::Invalid(errors), _) => AppError::Invalid(errors),
             (DomainError::NotDue { due_at }, _) => AppError::NotDue(due_at),
+            (DomainError::Forbidden(why), _) => AppError::Forbidden(why),
             (e, Some(current)) => AppError::Conflict {
                 message: e.to_string(),
                 current: Box::new(current.clone()),

@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::event::{Change, TimedOut};
+use super::policy::{self, Escalated, EscalationLevel, Reminder, ReminderSent, Vote};
 use super::{DomainError, FieldError, Status, Transition, form, limits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -25,6 +26,10 @@ pub struct Approver {
     pub channel: Channel,
     /// Slack user or channel id, email address, E.164 phone number, or dashboard user.
     pub recipient: String,
+    /// Who this is across channels (the same person on Slack and email counts once in
+    /// a quorum); defaults to the recipient.
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 /// What happens when nobody decides before `expiresAt`. Fail-closed by default.
@@ -132,6 +137,22 @@ pub struct NewApproval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
+    /// The person or system on whose behalf the agent asks: they may not approve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    /// Approvals needed (default 1). Each approver counts once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
+    /// Rejections needed to reject (default 1: one rejection rejects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_quorum: Option<u32>,
+    /// With `timeoutAction: escalate`: who receives the request, level by level, as each
+    /// deadline passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Vec<EscalationLevel>>,
+    /// Re-notify the approvers who have not answered, per level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<Vec<Reminder>>,
 }
 
 /// A validated request: what was asked, of whom, until when.
@@ -151,6 +172,11 @@ pub struct ApprovalSpec {
     pub callback_url: Option<String>,
     #[schema(value_type = Object)]
     pub metadata: Value,
+    pub requested_by: Option<String>,
+    pub quorum: u32,
+    pub reject_quorum: u32,
+    pub escalation: Vec<EscalationLevel>,
+    pub reminders: Vec<Reminder>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -224,6 +250,13 @@ pub struct Approval {
     pub updated_at: DateTime<Utc>,
     /// Number of events so far; every transition is a compare-and-set on it.
     pub version: i64,
+    /// 0 while the first approvers have it; n after the n-th escalation.
+    pub level: u32,
+    pub level_started_at: DateTime<Utc>,
+    /// The current deadline: `expiresAt` at first, moved by each escalation.
+    pub due_at: DateTime<Utc>,
+    /// Every human decision so far, in order; under a quorum, the votes.
+    pub votes: Vec<Vote>,
 }
 
 /// What an actor asks of a request.
@@ -238,6 +271,10 @@ pub enum Command {
         responded_by: Option<String>,
     },
     Expire,
+    /// Re-notify pending approvers per reminder `index` of the request.
+    Remind {
+        index: u32,
+    },
     Cancel {
         reason: Option<String>,
     },
@@ -389,6 +426,52 @@ impl NewApproval {
             }
         }
 
+        let distinct = {
+            let mut ids: Vec<&str> = self
+                .approvers
+                .iter()
+                .chain(
+                    self.escalation
+                        .iter()
+                        .flatten()
+                        .flat_map(|l| l.approvers.iter()),
+                )
+                .map(policy::identity)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len()
+        };
+        let quorum = self.quorum.unwrap_or(1);
+        let reject_quorum = self.reject_quorum.unwrap_or(1);
+        let escalation = self.escalation.unwrap_or_default();
+        let reminders = self.reminders.unwrap_or_default();
+        policy::check_policy(
+            &mut errors,
+            self.timeout_action.unwrap_or_default(),
+            &escalation,
+            &reminders,
+            quorum,
+            reject_quorum,
+            distinct,
+        );
+        for (i, level) in escalation.iter().enumerate() {
+            for (j, a) in level.approvers.iter().enumerate() {
+                check_text(
+                    &mut errors,
+                    &format!("/escalation/{i}/approvers/{j}/recipient"),
+                    &a.recipient,
+                    limits::MAX_SHORT_TEXT,
+                );
+            }
+        }
+        check_optional_text(
+            &mut errors,
+            "/requestedBy",
+            self.requested_by.as_deref(),
+            limits::MAX_SHORT_TEXT,
+        );
+
         let metadata = self
             .metadata
             .unwrap_or_else(|| Value::Object(Default::default()));
@@ -411,6 +494,11 @@ impl NewApproval {
                 ui_schema: self.ui_schema,
                 callback_url: self.callback_url,
                 metadata,
+                requested_by: self.requested_by,
+                quorum,
+                reject_quorum,
+                escalation,
+                reminders,
             }),
             _ => Err(DomainError::Invalid(errors)),
         }
@@ -422,6 +510,10 @@ impl Approval {
     pub fn created(id: String, spec: ApprovalSpec, at: DateTime<Utc>) -> Approval {
         Approval {
             id,
+            level: 0,
+            level_started_at: at,
+            due_at: spec.expires_at,
+            votes: Vec::new(),
             spec,
             status: Status::Pending,
             decision: None,
@@ -462,6 +554,17 @@ impl Approval {
                 self.decide_decision(decision, response_data, feedback, by, actor, now)
             }
             Command::Expire => self.decide_expiry(now),
+            Command::Remind { index } => {
+                self.require(Transition::Remind)?;
+                if index as usize >= self.spec.reminders.len() {
+                    return Err(DomainError::invalid("/index", "no such reminder"));
+                }
+                Ok(Change::ReminderSent(ReminderSent {
+                    level: self.level,
+                    index,
+                    recipients: self.pending_recipients(),
+                }))
+            }
             Command::Cancel { reason } => {
                 self.require(Transition::Cancel)?;
                 let mut errors = Vec::new();
@@ -499,9 +602,9 @@ impl Approval {
             DecisionKind::Modified => Transition::ApproveWithChanges,
         };
         self.require(transition)?;
-        if now >= self.spec.expires_at {
+        if now >= self.due_at {
             return Err(DomainError::Expired {
-                expires_at: self.spec.expires_at,
+                expires_at: self.due_at,
             });
         }
         let mut errors = Vec::new();
@@ -554,6 +657,15 @@ impl Approval {
         if !errors.is_empty() {
             return Err(DomainError::Invalid(errors));
         }
+        let voter = self.identity_of(&responded_by);
+        if decision != DecisionKind::Rejected
+            && let Some(requester) = &self.spec.requested_by
+            && (*requester == responded_by || voter.as_ref() == Some(requester))
+        {
+            return Err(DomainError::Forbidden(
+                "the requester cannot approve their own request".into(),
+            ));
+        }
         let record = Decision {
             decision,
             response_data,
@@ -562,26 +674,68 @@ impl Approval {
             responded_at: now,
             source: actor.source,
         };
-        Ok(match decision {
-            DecisionKind::Approved => Change::Approved(record),
-            DecisionKind::Rejected => Change::Rejected(record),
-            DecisionKind::Modified => Change::Modified(record),
+        if !self.has_quorum_rules() {
+            return Ok(match decision {
+                DecisionKind::Approved => Change::Approved(record),
+                DecisionKind::Rejected => Change::Rejected(record),
+                DecisionKind::Modified => Change::Modified(record),
+            });
+        }
+        if decision == DecisionKind::Modified {
+            return Err(DomainError::invalid(
+                "/decision",
+                "under a quorum, approvers approve or reject as asked",
+            ));
+        }
+        let voter = voter.ok_or_else(|| {
+            DomainError::Forbidden(format!(
+                "{:?} is not an approver of this request; under a quorum every vote names one",
+                record.responded_by
+            ))
+        })?;
+        if self.votes.iter().any(|v| v.voter == voter) {
+            return Err(DomainError::AlreadyVoted { voter });
+        }
+        let count = |kind| {
+            self.votes.iter().filter(|v| v.decision == kind).count() as u32
+                + u32::from(decision == kind)
+        };
+        Ok(if count(DecisionKind::Approved) >= self.spec.quorum {
+            Change::Approved(record)
+        } else if count(DecisionKind::Rejected) >= self.spec.reject_quorum {
+            Change::Rejected(record)
+        } else {
+            Change::Voted(Vote {
+                voter,
+                decision,
+                feedback: record.feedback,
+                source: record.source,
+                at: now,
+            })
         })
     }
 
     fn decide_expiry(&self, now: DateTime<Utc>) -> Result<Change, DomainError> {
-        let transition = match self.spec.timeout_action {
-            TimeoutAction::Approve => Transition::AutoApprove,
-            TimeoutAction::Reject | TimeoutAction::Escalate => Transition::TimeOut,
+        // A request on a ladder climbs it level by level; the last level's own action
+        // applies when it, too, times out.
+        let next_level = match self.spec.timeout_action {
+            TimeoutAction::Escalate => self.spec.escalation.get(self.level as usize),
+            _ => None,
+        };
+        let transition = match (next_level, self.current_timeout_action()) {
+            (Some(_), _) => Transition::Escalate,
+            (None, TimeoutAction::Approve) => Transition::AutoApprove,
+            // `escalate` with no ladder fails closed.
+            (None, TimeoutAction::Reject | TimeoutAction::Escalate) => Transition::TimeOut,
         };
         self.require(transition)?;
-        if now < self.spec.expires_at {
+        if now < self.due_at {
             return Err(DomainError::NotDue {
-                due_at: self.spec.expires_at,
+                due_at: self.due_at,
             });
         }
-        Ok(match self.spec.timeout_action {
-            TimeoutAction::Approve => {
+        Ok(match transition {
+            Transition::AutoApprove => {
                 let actor = Actor::timeout();
                 Change::Approved(Decision {
                     decision: DecisionKind::Approved,
@@ -592,7 +746,13 @@ impl Approval {
                     source: actor.source,
                 })
             }
-            action => Change::TimedOut(TimedOut { action }),
+            Transition::Escalate => Change::Escalated(Escalated {
+                level: self.level + 1,
+                due_at: now + Duration::seconds(next_level.map_or(0, |l| l.timeout_seconds)),
+            }),
+            _ => Change::TimedOut(TimedOut {
+                action: self.current_timeout_action(),
+            }),
         })
     }
 
@@ -672,6 +832,7 @@ impl Approval {
             Change::Approved(d) => {
                 next.approved_data = Some(self.spec.action_data.clone());
                 next.decision = Some(d.clone());
+                next.record_vote(d);
             }
             Change::Modified(d) => {
                 let mut data = self.spec.action_data.clone();
@@ -680,9 +841,19 @@ impl Approval {
                 }
                 next.approved_data = Some(data);
                 next.decision = Some(d.clone());
+                next.record_vote(d);
             }
-            Change::Rejected(d) => next.decision = Some(d.clone()),
-            Change::TimedOut(_) => {}
+            Change::Rejected(d) => {
+                next.decision = Some(d.clone());
+                next.record_vote(d);
+            }
+            Change::TimedOut(_) | Change::ReminderSent(_) => {}
+            Change::Voted(v) => next.votes.push(v.clone()),
+            Change::Escalated(e) => {
+                next.level = e.level;
+                next.level_started_at = at;
+                next.due_at = e.due_at;
+            }
             Change::Cancelled(c) => next.cancellation = Some(c.clone()),
             Change::ExecutionStarted => {
                 next.execution = Some(Execution {
@@ -713,5 +884,20 @@ impl Approval {
             }
         }
         Ok(next)
+    }
+
+    /// A human decision is also a vote, so `votes` is the whole record of who answered.
+    fn record_vote(&mut self, d: &Decision) {
+        if d.source != Source::Timeout {
+            self.votes.push(Vote {
+                voter: self
+                    .identity_of(&d.responded_by)
+                    .unwrap_or_else(|| d.responded_by.clone()),
+                decision: d.decision,
+                feedback: d.feedback.clone(),
+                source: d.source,
+                at: d.responded_at,
+            });
+        }
     }
 }

@@ -35,6 +35,10 @@ pub enum DomainError {
     NotDue {
         due_at: chrono::DateTime<chrono::Utc>,
     },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{voter} has already voted on this request")]
+    AlreadyVoted { voter: String },
     #[error("a request is created once, by its first event")]
     AlreadyCreated,
     #[error("invalid input: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::approval::{
     Actor, Approval, ApprovalSpec, Cancellation, Decision, Source, TimeoutAction,
 };
+use super::policy::{Escalated, ReminderSent, Vote};
 use super::{DomainError, Transition, chain};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +32,12 @@ pub enum Change {
     Rejected(Decision),
     #[serde(rename = "approval.timed_out")]
     TimedOut(TimedOut),
+    #[serde(rename = "approval.voted")]
+    Voted(Vote),
+    #[serde(rename = "approval.escalated")]
+    Escalated(Escalated),
+    #[serde(rename = "approval.reminder.sent")]
+    ReminderSent(ReminderSent),
     #[serde(rename = "approval.cancelled")]
     Cancelled(Cancellation),
     #[serde(rename = "execution.started")]
@@ -55,6 +62,9 @@ impl Change {
             Change::Rejected(_) => Transition::Reject,
             Change::TimedOut(_) => Transition::TimeOut,
             Change::Cancelled(_) => Transition::Cancel,
+            Change::Voted(_) => Transition::Vote,
+            Change::Escalated(_) => Transition::Escalate,
+            Change::ReminderSent(_) => Transition::Remind,
             Change::ExecutionStarted => Transition::StartExecution,
             Change::ExecutionCompleted { .. } => Transition::CompleteExecution,
             Change::ExecutionFailed { .. } => Transition::FailExecution,

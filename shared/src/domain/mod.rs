@@ -7,6 +7,7 @@ pub mod error;
 pub mod event;
 pub mod form;
 pub mod limits;
+pub mod policy;
 pub mod status;
 
 pub use approval::{
@@ -15,4 +16,5 @@ pub use approval::{
 };
 pub use error::{DomainError, FieldError};
 pub use event::{Change, Event};
+pub use policy::{EscalationLevel, Reminder, Timer, TimerKind, Vote};
 pub use status::{Status, Transition};

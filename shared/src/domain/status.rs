@@ -66,19 +66,28 @@ pub enum Transition {
     TimeOut,
     AutoApprove,
     Cancel,
+    /// One vote toward a quorum that is not met yet.
+    Vote,
+    /// The deadline passed; the next level of the ladder has the request now.
+    Escalate,
+    /// Pending approvers were reminded.
+    Remind,
     StartExecution,
     CompleteExecution,
     FailExecution,
 }
 
 impl Transition {
-    pub const ALL: [Transition; 9] = [
+    pub const ALL: [Transition; 12] = [
         Transition::Approve,
         Transition::ApproveWithChanges,
         Transition::Reject,
         Transition::TimeOut,
         Transition::AutoApprove,
         Transition::Cancel,
+        Transition::Vote,
+        Transition::Escalate,
+        Transition::Remind,
         Transition::StartExecution,
         Transition::CompleteExecution,
         Transition::FailExecution,
@@ -93,6 +102,7 @@ impl Transition {
             (Reject, Pending) => Some(Rejected),
             (TimeOut, Pending) => Some(Timeout),
             (Cancel, Pending) => Some(Cancelled),
+            (Vote | Escalate | Remind, Pending) => Some(Pending),
             (StartExecution, Approved) => Some(Executing),
             (CompleteExecution, Approved | Executing) => Some(Completed),
             (FailExecution, Approved | Executing) => Some(Failed),
@@ -108,6 +118,9 @@ impl Transition {
             Transition::TimeOut => "time_out",
             Transition::AutoApprove => "auto_approve",
             Transition::Cancel => "cancel",
+            Transition::Vote => "vote",
+            Transition::Escalate => "escalate",
+            Transition::Remind => "remind",
             Transition::StartExecution => "start_execution",
             Transition::CompleteExecution => "complete_execution",
             Transition::FailExecution => "fail_execution",

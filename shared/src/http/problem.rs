@@ -130,6 +130,9 @@ impl From<AppError> for Problem {
                 "Not due",
                 format!("not due before {at}"),
             ),
+            AppError::Forbidden(why) => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why)
+            }
             AppError::Unauthorized => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

@@ -49,6 +49,9 @@ pub struct TransitionRecord {
     pub approval: Approval,
     pub event: Event,
     pub jobs: Vec<NewJob>,
+    /// Cancel the request's pending jobs of these kinds (its timers), in the same
+    /// transaction, before adding `jobs`.
+    pub cancel_job_kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,6 +86,13 @@ pub trait ApprovalStore: Send + Sync {
 
     /// In `seq` order.
     async fn events(&self, tenant_id: &str, approval_id: &str) -> Result<Vec<Event>, StoreError>;
+
+    /// Pending requests whose current deadline is at or before `before`, oldest first.
+    async fn overdue(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError>;
 
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -12,6 +12,8 @@ pub struct NewJob {
     pub id: String,
     pub tenant_id: String,
     pub kind: String,
+    /// The request a job belongs to, if any: its timers are cancelled with it.
+    pub approval_id: Option<String>,
     pub payload: Value,
     /// Not before this time: delayed jobs are how timers work locally.
     pub run_at: DateTime<Utc>,
@@ -24,6 +26,8 @@ pub enum JobStatus {
     Done,
     /// Out of attempts; kept for inspection.
     Dead,
+    /// A timer whose request was decided before it fell due.
+    Cancelled,
 }
 
 impl JobStatus {
@@ -32,13 +36,19 @@ impl JobStatus {
             JobStatus::Pending => "pending",
             JobStatus::Done => "done",
             JobStatus::Dead => "dead",
+            JobStatus::Cancelled => "cancelled",
         }
     }
 
     pub fn parse(s: &str) -> Option<JobStatus> {
-        [JobStatus::Pending, JobStatus::Done, JobStatus::Dead]
-            .into_iter()
-            .find(|j| j.as_str() == s)
+        [
+            JobStatus::Pending,
+            JobStatus::Done,
+            JobStatus::Dead,
+            JobStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|j| j.as_str() == s)
     }
 }
 

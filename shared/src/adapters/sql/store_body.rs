@@ -81,8 +81,8 @@ async fn insert_event(
 async fn insert_jobs(tx: &mut sqlx::Transaction<'_, Db>, jobs: &[NewJob]) -> Result<(), StoreError> {
     for j in jobs {
         sqlx::query(
-            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, max_attempts, status) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, 'pending')",
+            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, max_attempts, status, approval_id) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, 'pending', $7)",
         )
         .bind(&j.id)
         .bind(&j.tenant_id)
@@ -90,6 +90,7 @@ async fn insert_jobs(tx: &mut sqlx::Transaction<'_, Db>, jobs: &[NewJob]) -> Res
         .bind(Json(&j.payload))
         .bind(to_ts(j.run_at))
         .bind(j.max_attempts)
+        .bind(&j.approval_id)
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
@@ -149,7 +150,7 @@ impl ApprovalStore for Store {
         .bind(a.status.as_str())
         .bind(&a.spec.agent_id)
         .bind(&a.spec.action_type)
-        .bind(to_ts(a.spec.expires_at))
+        .bind(to_ts(a.due_at))
         .bind(to_ts(a.created_at))
         .bind(to_ts(a.updated_at))
         .bind(a.version)
@@ -169,7 +170,7 @@ impl ApprovalStore for Store {
         let a = &r.approval;
         let updated = sqlx::query(
             "UPDATE approvals SET status = $1, updated_at = $2, version = $3, \
-             last_event_hash = $4, state = $5 \
+             last_event_hash = $4, state = $5, expires_at = $9 \
              WHERE tenant_id = $6 AND id = $7 AND version = $8",
         )
         .bind(a.status.as_str())
@@ -180,6 +181,7 @@ impl ApprovalStore for Store {
         .bind(&r.tenant_id)
         .bind(&a.id)
         .bind(r.expected_version)
+        .bind(to_ts(a.due_at))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
@@ -189,6 +191,19 @@ impl ApprovalStore for Store {
             return Err(StoreError::VersionConflict);
         }
         insert_event(&mut tx, &r.tenant_id, &r.event).await?;
+        for kind in &r.cancel_job_kinds {
+            // A claimed job is left to finish: it re-reads the request and does nothing.
+            sqlx::query(
+                "UPDATE jobs SET status = 'cancelled' WHERE tenant_id = $1 AND approval_id = $2 \
+                 AND kind = $3 AND status = 'pending' AND lease_owner IS NULL",
+            )
+            .bind(&r.tenant_id)
+            .bind(&a.id)
+            .bind(kind)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
         insert_jobs(&mut tx, &r.jobs).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())
@@ -303,6 +318,25 @@ impl ApprovalStore for Store {
                     hash: row.try_get("hash").map_err(db_err)?,
                 })
             })
+            .collect()
+    }
+
+    async fn overdue(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, id FROM approvals WHERE status = 'PENDING' AND expires_at <= $1 \
+             ORDER BY expires_at LIMIT $2",
+        )
+        .bind(to_ts(before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get("tenant_id").map_err(db_err)?, r.try_get("id").map_err(db_err)?)))
             .collect()
     }
 

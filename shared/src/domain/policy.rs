@@ -1,0 +1,236 @@
+//! Approval policy over time: escalation ladders, reminders, quorum votes, and the
+//! timers a pending request needs.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::approval::{Approval, Approver, DecisionKind, Source, TimeoutAction};
+use super::{FieldError, limits};
+
+/// One rung of an escalation ladder: who receives the request when the level before
+/// it times out, how long they have, and what silence means after the last rung.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EscalationLevel {
+    pub approvers: Vec<Approver>,
+    pub timeout_seconds: i64,
+    /// What the last level's silence means: `reject` (default) or `approve`. Levels
+    /// below the last escalate to the next whatever this says.
+    #[serde(default)]
+    pub timeout_action: TimeoutAction,
+}
+
+/// When to re-notify the approvers who have not answered: a fixed time after the
+/// current level started, or a fixed time before its deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Reminder {
+    #[serde(default)]
+    pub after_seconds: Option<i64>,
+    #[serde(default)]
+    pub before_expiry_seconds: Option<i64>,
+}
+
+/// One approver's answer under a quorum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Vote {
+    /// The approver's identity: its `id`, or its recipient.
+    pub voter: String,
+    pub decision: DecisionKind,
+    pub feedback: Option<String>,
+    pub source: Source,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Escalated {
+    pub level: u32,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReminderSent {
+    pub level: u32,
+    pub index: u32,
+    /// The approvers of the current level who had not answered.
+    pub recipients: Vec<Approver>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum TimerKind {
+    Expire,
+    Remind { index: u32 },
+}
+
+/// Something that must happen at `due_at` if the request is still at `level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timer {
+    pub kind: TimerKind,
+    pub level: u32,
+    pub due_at: DateTime<Utc>,
+}
+
+pub const MAX_LEVELS: usize = 5;
+pub const MAX_REMINDERS: usize = 10;
+
+pub(super) fn identity(a: &Approver) -> &str {
+    a.id.as_deref().unwrap_or(&a.recipient)
+}
+
+fn check_timeout(errors: &mut Vec<FieldError>, field: &str, s: i64) {
+    if !(limits::MIN_TIMEOUT_SECONDS..=limits::MAX_TIMEOUT_SECONDS).contains(&s) {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "must be between {} and {} seconds",
+                limits::MIN_TIMEOUT_SECONDS,
+                limits::MAX_TIMEOUT_SECONDS
+            ),
+        ));
+    }
+}
+
+/// Checks the policy fields of a new request; `all` is every approver on every level.
+pub(super) fn check_policy(
+    errors: &mut Vec<FieldError>,
+    timeout_action: TimeoutAction,
+    escalation: &[EscalationLevel],
+    reminders: &[Reminder],
+    quorum: u32,
+    reject_quorum: u32,
+    distinct_identities: usize,
+) {
+    if !escalation.is_empty() && timeout_action != TimeoutAction::Escalate {
+        errors.push(FieldError::new(
+            "/escalation",
+            "a ladder needs timeoutAction \"escalate\"",
+        ));
+    }
+    if escalation.len() > MAX_LEVELS {
+        errors.push(FieldError::new(
+            "/escalation",
+            format!("at most {MAX_LEVELS} levels"),
+        ));
+    }
+    for (i, level) in escalation.iter().enumerate() {
+        if level.approvers.is_empty() {
+            errors.push(FieldError::new(
+                format!("/escalation/{i}/approvers"),
+                "must name at least one approver",
+            ));
+        }
+        check_timeout(
+            errors,
+            &format!("/escalation/{i}/timeoutSeconds"),
+            level.timeout_seconds,
+        );
+        if level.timeout_action == TimeoutAction::Escalate {
+            errors.push(FieldError::new(
+                format!("/escalation/{i}/timeoutAction"),
+                "a level ends in \"reject\" or \"approve\"; the ladder itself is the escalation",
+            ));
+        }
+    }
+    if reminders.len() > MAX_REMINDERS {
+        errors.push(FieldError::new(
+            "/reminders",
+            format!("at most {MAX_REMINDERS} reminders"),
+        ));
+    }
+    for (i, r) in reminders.iter().enumerate() {
+        match (r.after_seconds, r.before_expiry_seconds) {
+            (Some(s), None) | (None, Some(s)) if s >= 1 => {}
+            (Some(_), None) | (None, Some(_)) => errors.push(FieldError::new(
+                format!("/reminders/{i}"),
+                "the offset must be at least 1 second",
+            )),
+            _ => errors.push(FieldError::new(
+                format!("/reminders/{i}"),
+                "give exactly one of afterSeconds or beforeExpirySeconds",
+            )),
+        }
+    }
+    for (field, n) in [("/quorum", quorum), ("/rejectQuorum", reject_quorum)] {
+        if n == 0 || n as usize > distinct_identities {
+            errors.push(FieldError::new(
+                field,
+                format!(
+                    "must be between 1 and the number of distinct approvers ({distinct_identities})"
+                ),
+            ));
+        }
+    }
+}
+
+impl Approval {
+    /// The approvers of the current level.
+    pub fn current_approvers(&self) -> &[Approver] {
+        match self.level {
+            0 => &self.spec.approvers,
+            n => &self.spec.escalation[n as usize - 1].approvers,
+        }
+    }
+
+    /// What silence means at the current level when no higher level is left.
+    pub fn current_timeout_action(&self) -> TimeoutAction {
+        match self.level {
+            0 => self.spec.timeout_action,
+            n => self.spec.escalation[n as usize - 1].timeout_action,
+        }
+    }
+
+    /// The identity behind `who` (an approver `id` or recipient on any level).
+    pub fn identity_of(&self, who: &str) -> Option<String> {
+        std::iter::once(&self.spec.approvers)
+            .chain(self.spec.escalation.iter().map(|l| &l.approvers))
+            .flatten()
+            .find(|a| a.id.as_deref() == Some(who) || a.recipient == who)
+            .map(|a| identity(a).to_owned())
+    }
+
+    pub fn has_quorum_rules(&self) -> bool {
+        self.spec.quorum > 1 || self.spec.reject_quorum > 1
+    }
+
+    /// Approvers of the current level who have not voted.
+    pub fn pending_recipients(&self) -> Vec<Approver> {
+        self.current_approvers()
+            .iter()
+            .filter(|a| !self.votes.iter().any(|v| v.voter == identity(a)))
+            .cloned()
+            .collect()
+    }
+
+    /// The timers this state needs: its deadline and its reminders, for its current
+    /// level. None once it has left `PENDING`.
+    pub fn timers(&self) -> Vec<Timer> {
+        if self.status != super::Status::Pending {
+            return Vec::new();
+        }
+        let mut timers = vec![Timer {
+            kind: TimerKind::Expire,
+            level: self.level,
+            due_at: self.due_at,
+        }];
+        for (i, r) in self.spec.reminders.iter().enumerate() {
+            let at = match (r.after_seconds, r.before_expiry_seconds) {
+                (Some(s), _) => self.level_started_at + Duration::seconds(s),
+                (_, Some(s)) => self.due_at - Duration::seconds(s),
+                _ => continue,
+            };
+            if at > self.level_started_at && at < self.due_at {
+                timers.push(Timer {
+                    kind: TimerKind::Remind { index: i as u32 },
+                    level: self.level,
+                    due_at: at,
+                });
+            }
+        }
+        timers
+    }
+}
