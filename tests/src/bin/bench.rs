@@ -24,6 +24,12 @@ struct Args {
     /// Requests created (and then decided) per database.
     #[arg(long, default_value_t = 2000)]
     requests: usize,
+    /// `http` (create and decide) or `timers` (lateness of timeouts with many pending).
+    #[arg(long, default_value = "http")]
+    scenario: String,
+    /// For `timers`: how many pending requests time out.
+    #[arg(long, default_value_t = 10_000)]
+    pending: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -66,6 +72,83 @@ async fn run_phase(
     let wall = started.elapsed();
     latencies.sort();
     Ok((wall, latencies, answers))
+}
+
+/// Creates `args.pending` requests whose deadlines fall across a 10-second window after
+/// they all exist, lets the local worker time them out, and measures how late each
+/// `approval.timed_out` event was against its deadline.
+async fn bench_timers(backend: Backend, args: &Args) -> anyhow::Result<Value> {
+    let url = fresh_database(backend).await;
+    let stores = greenlight::adapters::sql::connect(&url, 20).await?;
+    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
+    let key = app
+        .ensure_default_tenant(None)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no key"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let running =
+        greenlight::local::start(app.clone(), listener, Some(RunnerConfig::default())).await?;
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::new();
+    // Creation runs at about 1,500 a second here: start the deadlines after it ends.
+    let lead = 10 + (args.pending / 1000) as i64;
+    let calls = (0..args.pending)
+        .map(|i| {
+            let mut body = approval_body();
+            body["timeoutSeconds"] = json!(lead + (i % 10) as i64);
+            (format!("{base}/v1/approvals"), body)
+        })
+        .collect();
+    let (create_wall, _, created) = run_phase(&http, &key, args.concurrency, calls, 201).await?;
+    let ids: Vec<String> = created
+        .iter()
+        .filter_map(|a| a["id"].as_str().map(str::to_owned))
+        .collect();
+
+    let deadline = Instant::now() + Duration::from_secs(lead as u64 + 120);
+    loop {
+        let pending = app
+            .list_approvals(
+                "default",
+                greenlight::app::PageRequest {
+                    status: Some(greenlight::domain::Status::Pending),
+                    limit: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        if pending.items.is_empty() {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "requests still pending after the deadline window"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut lateness = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let events = app.events("default", id).await?;
+        let due = events[0].snapshot["expiresAt"]
+            .as_str()
+            .unwrap_or_default()
+            .parse::<chrono::DateTime<chrono::Utc>>()?;
+        let fired = events
+            .iter()
+            .find(|e| e.event_type == "approval.timed_out")
+            .ok_or_else(|| anyhow::anyhow!("{id} did not time out"))?;
+        lateness.push((fired.occurred_at - due).to_std().unwrap_or_default());
+    }
+    running.shutdown().await;
+    lateness.sort();
+    Ok(json!({
+        "db": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "pending": args.pending,
+        "create_seconds": create_wall.as_secs_f64(),
+        "timer_lateness_p50_ms": percentile(&lateness, 0.50),
+        "timer_lateness_p99_ms": percentile(&lateness, 0.99),
+        "timer_lateness_max_ms": percentile(&lateness, 1.0),
+    }))
 }
 
 async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
@@ -129,11 +212,24 @@ async fn main() -> anyhow::Result<()> {
         other => anyhow::bail!("--db must be sqlite, postgres or both, not {other:?}"),
     };
     let mut results = Vec::new();
+    let timers = match args.scenario.as_str() {
+        "http" => false,
+        "timers" => true,
+        other => anyhow::bail!("--scenario must be http or timers, not {other:?}"),
+    };
     for b in backends {
-        results.push(bench(b, &args).await?);
+        results.push(if timers {
+            bench_timers(b, &args).await?
+        } else {
+            bench(b, &args).await?
+        });
     }
     let report = json!({
-        "benchmark": "http create + decide over loopback",
+        "benchmark": if timers {
+            "timer lateness: deadline to approval.timed_out, local worker"
+        } else {
+            "http create + decide over loopback"
+        },
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "concurrency": args.concurrency,
         "requests": args.requests,
