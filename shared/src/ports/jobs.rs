@@ -57,6 +57,7 @@ pub struct Job {
     pub id: String,
     pub tenant_id: String,
     pub kind: String,
+    pub approval_id: Option<String>,
     pub payload: Value,
     pub run_at: DateTime<Utc>,
     /// Including the claim that returned this job.

@@ -350,7 +350,7 @@ impl ApprovalStore for Store {
 }
 
 const JOB_COLUMNS: &str =
-    "id, tenant_id, kind, payload, run_at, attempts, max_attempts, status, last_error";
+    "id, tenant_id, kind, approval_id, payload, run_at, attempts, max_attempts, status, last_error";
 
 fn decode_job(row: <Db as sqlx::Database>::Row) -> Result<Job, StoreError> {
     let status: String = row.try_get("status").map_err(db_err)?;
@@ -359,6 +359,7 @@ fn decode_job(row: <Db as sqlx::Database>::Row) -> Result<Job, StoreError> {
         id: row.try_get("id").map_err(db_err)?,
         tenant_id: row.try_get("tenant_id").map_err(db_err)?,
         kind: row.try_get("kind").map_err(db_err)?,
+        approval_id: row.try_get("approval_id").map_err(db_err)?,
         payload,
         run_at: from_ts(row.try_get("run_at").map_err(db_err)?),
         attempts: row.try_get("attempts").map_err(db_err)?,
