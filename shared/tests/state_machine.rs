@@ -209,6 +209,9 @@ proptest! {
                 Err(DomainError::AlreadyVoted { voter }) => {
                     prop_assert!(state.votes.iter().any(|v| v.voter == voter));
                 }
+                Err(DomainError::AlreadyReminded { level, index }) => {
+                    prop_assert!(state.reminders_sent.contains(&[level, index]));
+                }
                 Err(DomainError::AlreadyCreated) => prop_assert!(false, "decide never creates"),
             }
         }

@@ -259,6 +259,30 @@ async fn a_timer_firing_twice_acts_once(backend: Backend) {
         app.drain_jobs()
     );
     let _ = (a, b, c);
+    let mut body = ladder_body();
+    body["timeoutAction"] = json!("reject");
+    body.as_object_mut().unwrap().remove("escalation");
+    let reminded = app.create(&body).await;
+    let remind = greenlight::app::jobs::TimerFired {
+        approval_id: reminded.clone(),
+        kind: greenlight::domain::TimerKind::Remind { index: 0 },
+        level: 0,
+        expected_version: 1,
+    };
+    let first = app.app.fire_timer("default", &remind).await;
+    let second = app.app.fire_timer("default", &remind).await;
+    assert!(first.unwrap().is_some());
+    assert!(
+        matches!(second, Err(greenlight::app::AppError::Conflict { .. })),
+        "{second:?}"
+    );
+    let sent = app
+        .events(&reminded)
+        .await
+        .iter()
+        .filter(|e| e["type"] == "approval.reminder.sent")
+        .count();
+    assert_eq!(sent, 1, "a reminder is sent once");
     let timed_out = app
         .events(&id)
         .await

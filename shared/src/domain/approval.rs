@@ -257,6 +257,10 @@ pub struct Approval {
     pub due_at: DateTime<Utc>,
     /// Every human decision so far, in order; under a quorum, the votes.
     pub votes: Vec<Vote>,
+    /// The reminders sent so far, as `[level, index]`: a reminder fires once per level
+    /// even when its timer fires twice.
+    #[serde(default)]
+    pub reminders_sent: Vec<[u32; 2]>,
 }
 
 /// What an actor asks of a request.
@@ -356,6 +360,12 @@ impl NewApproval {
             ));
         }
         for (i, a) in self.approvers.iter().enumerate() {
+            check_optional_text(
+                &mut errors,
+                &format!("/approvers/{i}/id"),
+                a.id.as_deref(),
+                limits::MAX_SHORT_TEXT,
+            );
             check_text(
                 &mut errors,
                 &format!("/approvers/{i}/recipient"),
@@ -514,6 +524,7 @@ impl Approval {
             level_started_at: at,
             due_at: spec.expires_at,
             votes: Vec::new(),
+            reminders_sent: Vec::new(),
             spec,
             status: Status::Pending,
             decision: None,
@@ -558,6 +569,12 @@ impl Approval {
                 self.require(Transition::Remind)?;
                 if index as usize >= self.spec.reminders.len() {
                     return Err(DomainError::invalid("/index", "no such reminder"));
+                }
+                if self.reminders_sent.contains(&[self.level, index]) {
+                    return Err(DomainError::AlreadyReminded {
+                        level: self.level,
+                        index,
+                    });
                 }
                 Ok(Change::ReminderSent(ReminderSent {
                     level: self.level,
@@ -847,7 +864,8 @@ impl Approval {
                 next.decision = Some(d.clone());
                 next.record_vote(d);
             }
-            Change::TimedOut(_) | Change::ReminderSent(_) => {}
+            Change::TimedOut(_) => {}
+            Change::ReminderSent(r) => next.reminders_sent.push([r.level, r.index]),
             Change::Voted(v) => next.votes.push(v.clone()),
             Change::Escalated(e) => {
                 next.level = e.level;

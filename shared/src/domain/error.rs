@@ -39,6 +39,8 @@ pub enum DomainError {
     Forbidden(String),
     #[error("{voter} has already voted on this request")]
     AlreadyVoted { voter: String },
+    #[error("reminder {index} of level {level} was already sent")]
+    AlreadyReminded { level: u32, index: u32 },
     #[error("a request is created once, by its first event")]
     AlreadyCreated,
     #[error("invalid input: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]

@@ -166,6 +166,7 @@ pub async fn get(
 #[utoipa::path(post, path = "/v1/approvals/{id}/decision", tag = "approvals",
     params(("id" = String, Path)), request_body = DecisionInput,
     responses(
+        (status = 403, description = "The requester approving, or a vote by someone who is not an approver", body = Problem),
         (status = 400, description = "Malformed JSON", body = Problem),
         (status = 413, description = "Body over 256 KiB", body = Problem),
         (status = 415, description = "Body not JSON", body = Problem),

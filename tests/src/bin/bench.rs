@@ -78,16 +78,7 @@ async fn run_phase(
 /// they all exist, lets the local worker time them out, and measures how late each
 /// `approval.timed_out` event was against its deadline.
 async fn bench_timers(backend: Backend, args: &Args) -> anyhow::Result<Value> {
-    let url = fresh_database(backend).await;
-    let stores = greenlight::adapters::sql::connect(&url, 20).await?;
-    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
-    let key = app
-        .ensure_default_tenant(None)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no key"))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let running =
-        greenlight::local::start(app.clone(), listener, Some(RunnerConfig::default())).await?;
+    let (app, running, key) = start_local(backend).await?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
     // Creation runs at about 1,500 a second here: start the deadlines after it ends.
@@ -151,7 +142,11 @@ async fn bench_timers(backend: Backend, args: &Args) -> anyhow::Result<Value> {
     }))
 }
 
-async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
+/// The local composition (system clock, background worker) over a fresh database, on
+/// port 0; returns it, the running server and an API key.
+async fn start_local(
+    backend: Backend,
+) -> anyhow::Result<(greenlight::app::App, greenlight::local::Running, String)> {
     let url = fresh_database(backend).await;
     let stores = greenlight::adapters::sql::connect(&url, 20).await?;
     let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
@@ -160,7 +155,13 @@ async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("no key"))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let running = greenlight::local::start(app, listener, Some(RunnerConfig::default())).await?;
+    let running =
+        greenlight::local::start(app.clone(), listener, Some(RunnerConfig::default())).await?;
+    Ok((app, running, key))
+}
+
+async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
+    let (_, running, key) = start_local(backend).await?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
