@@ -43,7 +43,16 @@ pub fn spawn(app: App, runner: JobRunner, mut shutdown: watch::Receiver<bool>) -
             tokio::select! {
                 _ = tokio::time::sleep(nap) => {}
                 _ = shutdown.changed() => {}
-                got = changes.recv() => { let _ = got; }
+                // Only changes that wrote jobs are news to the worker; a lagged
+                // receiver wakes too, since it may have missed one.
+                _ = async {
+                    loop {
+                        match changes.recv().await {
+                            Ok(c) if !c.has_jobs => continue,
+                            _ => break,
+                        }
+                    }
+                } => {}
             }
         }
     })

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::{App, AppError};
 use crate::domain::chain::{self, ChainVerification};
-use crate::domain::event::{first_snapshot_mismatch, replay};
+use crate::domain::event::replay_checked;
 use crate::domain::{Approval, Event, Status};
 use crate::ports::ListQuery;
 
@@ -154,9 +154,10 @@ impl App {
             .ok_or(AppError::NotFound("approval"))?;
         let events = self.approvals.events(tenant_id, id).await?;
         let mut chain = chain::verify(&events, &stored.last_event_hash);
-        let replay_matches_state = replay(&events).is_ok_and(|s| s == stored.approval);
+        let replayed = replay_checked(&events);
+        let replay_matches_state = replayed.state.as_ref() == Some(&stored.approval);
         if chain.valid {
-            if let Some(seq) = first_snapshot_mismatch(&events) {
+            if let Some(seq) = replayed.first_bad_snapshot {
                 chain.valid = false;
                 chain.broken_at = Some(seq);
                 chain.reason = Some("the snapshot is not the state its events rebuild".into());

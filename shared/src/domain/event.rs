@@ -163,6 +163,14 @@ pub enum ReplayError {
 
 /// Rebuilds a request's state from its events alone (snapshots are not read).
 pub fn replay(events: &[Event]) -> Result<Approval, ReplayError> {
+    replay_inspecting(events, |_, _| {})
+}
+
+/// Replays `events`, showing each one with the state it produced to `step`.
+fn replay_inspecting(
+    events: &[Event],
+    mut step: impl FnMut(&Event, &Approval),
+) -> Result<Approval, ReplayError> {
     let (first, rest) = events.split_first().ok_or(ReplayError::Empty)?;
     let unreadable = |seq| move |source| ReplayError::Unreadable { seq, source };
     let mut state = match first.change().map_err(unreadable(first.seq))? {
@@ -171,6 +179,7 @@ pub fn replay(events: &[Event]) -> Result<Approval, ReplayError> {
         }
         _ => return Err(ReplayError::OutOfOrder { seq: first.seq }),
     };
+    step(first, &state);
     for e in rest {
         if e.seq != state.version + 1 || e.approval_id != state.id {
             return Err(ReplayError::OutOfOrder { seq: e.seq });
@@ -179,18 +188,47 @@ pub fn replay(events: &[Event]) -> Result<Approval, ReplayError> {
         state = state
             .apply(&change, e.occurred_at)
             .map_err(|source| ReplayError::Illegal { seq: e.seq, source })?;
+        step(e, &state);
     }
     Ok(state)
+}
+
+/// One replay of a log, checked against the snapshots it carries.
+#[derive(Debug)]
+pub struct ReplayCheck {
+    /// The rebuilt state, if the log replays at all.
+    pub state: Option<Approval>,
+    /// The `seq` of the first event whose snapshot is not the state its events rebuild
+    /// (or of the first event that does not replay).
+    pub first_bad_snapshot: Option<i64>,
+}
+
+pub fn replay_checked(events: &[Event]) -> ReplayCheck {
+    let mut first_bad = None;
+    let replayed = replay_inspecting(events, |e, state| {
+        if first_bad.is_none() && serde_json::to_value(state).ok().as_ref() != Some(&e.snapshot) {
+            first_bad = Some(e.seq);
+        }
+    });
+    match replayed {
+        Ok(state) => ReplayCheck {
+            state: Some(state),
+            first_bad_snapshot: first_bad,
+        },
+        Err(err) => ReplayCheck {
+            state: None,
+            first_bad_snapshot: first_bad.or(match err {
+                ReplayError::Empty => None,
+                ReplayError::Unreadable { seq, .. }
+                | ReplayError::OutOfOrder { seq }
+                | ReplayError::Illegal { seq, .. } => Some(seq),
+            }),
+        },
+    }
 }
 
 /// The `seq` of the first event whose snapshot is not the state its events rebuild, if
 /// any (or of the first event that does not replay at all).
 pub fn first_snapshot_mismatch(events: &[Event]) -> Option<i64> {
-    (1..=events.len()).find_map(|n| {
-        let e = &events[n - 1];
-        match replay(&events[..n]) {
-            Ok(state) if serde_json::to_value(&state).ok().as_ref() == Some(&e.snapshot) => None,
-            _ => Some(e.seq),
-        }
-    })
+    replay_checked(events).first_bad_snapshot
 }
