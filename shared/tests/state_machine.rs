@@ -100,8 +100,9 @@ fn command() -> impl Strategy<Value = Command> {
             feedback: None,
             responded_by: by,
         }),
-        Just(Command::Expire),
-        (0u32..3).prop_map(|index| Command::Remind { index }),
+        prop::option::of(0u32..3).prop_map(|level| Command::Expire { level }),
+        (0u32..3, prop::option::of(0u32..3))
+            .prop_map(|(index, level)| Command::Remind { index, level }),
         Just(Command::Cancel {
             reason: Some("changed my mind".into())
         }),
@@ -211,6 +212,10 @@ proptest! {
                 }
                 Err(DomainError::AlreadyReminded { level, index }) => {
                     prop_assert!(state.reminders_sent.contains(&[level, index]));
+                }
+                Err(DomainError::StaleTimer { set_for, level }) => {
+                    prop_assert_eq!(level, state.level);
+                    prop_assert_ne!(set_for, state.level);
                 }
                 Err(DomainError::AlreadyCreated) => prop_assert!(false, "decide never creates"),
             }

@@ -87,6 +87,23 @@ async fn a_ladder_with_reminders_and_a_quorum_plays_out_as_configured(backend: B
         (Some("PENDING"), Some(1))
     );
     assert_eq!(a["dueAt"], "2026-01-01T12:15:00Z");
+    let stale = greenlight::app::jobs::TimerFired {
+        approval_id: id.clone(),
+        kind: greenlight::domain::TimerKind::Expire,
+        level: 0,
+        expected_version: 1,
+    };
+    let before = app.events(&id).await.len();
+    let refused = app.app.fire_timer("default", &stale).await;
+    assert!(
+        matches!(refused, Err(greenlight::app::AppError::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        app.events(&id).await.len(),
+        before,
+        "a level-0 timer is stale at level 1"
+    );
 
     // Level 1: the lead is silent; the ladder moves on.
     assert_eq!(
@@ -271,7 +288,7 @@ async fn a_timer_firing_twice_acts_once(backend: Backend) {
     };
     let first = app.app.fire_timer("default", &remind).await;
     let second = app.app.fire_timer("default", &remind).await;
-    assert!(first.unwrap().is_some());
+    assert!(first.is_ok(), "{first:?}");
     assert!(
         matches!(second, Err(greenlight::app::AppError::Conflict { .. })),
         "{second:?}"

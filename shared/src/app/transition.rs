@@ -74,28 +74,26 @@ impl App {
 
     /// Applies the request's timeout action if it is still pending and due.
     pub async fn expire(&self, tenant_id: &str, id: &str) -> Result<Approval, AppError> {
-        self.run_command(tenant_id, id, Command::Expire, &Actor::timeout())
-            .await
+        self.run_command(
+            tenant_id,
+            id,
+            Command::Expire { level: None },
+            &Actor::timeout(),
+        )
+        .await
     }
 
     /// A timer fell due. Timers fire at least once, and may fire late or after the
-    /// request moved on: a stale one (another level, or not pending) changes nothing.
-    pub async fn fire_timer(
-        &self,
-        tenant_id: &str,
-        t: &TimerFired,
-    ) -> Result<Option<Approval>, AppError> {
-        let current = self.get_approval(tenant_id, &t.approval_id).await?;
-        if current.status != Status::Pending || current.level != t.level {
-            return Ok(None);
-        }
+    /// request moved on: a stale one (another level, or not pending) is refused as a
+    /// conflict and changes nothing.
+    pub async fn fire_timer(&self, tenant_id: &str, t: &TimerFired) -> Result<Approval, AppError> {
+        let level = Some(t.level);
         let command = match t.kind {
-            TimerKind::Expire => Command::Expire,
-            TimerKind::Remind { index } => Command::Remind { index },
+            TimerKind::Expire => Command::Expire { level },
+            TimerKind::Remind { index } => Command::Remind { index, level },
         };
         self.run_command(tenant_id, &t.approval_id, command, &Actor::timeout())
             .await
-            .map(Some)
     }
 
     /// Finishes what lost timers left undone: pending requests more than `grace` past

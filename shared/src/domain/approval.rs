@@ -274,10 +274,15 @@ pub enum Command {
         /// integration relaying a click); otherwise the actor.
         responded_by: Option<String>,
     },
-    Expire,
+    /// Apply the timeout action (or escalate). A timer names the ladder level it was
+    /// set for; one of another level is stale.
+    Expire {
+        level: Option<u32>,
+    },
     /// Re-notify pending approvers per reminder `index` of the request.
     Remind {
         index: u32,
+        level: Option<u32>,
     },
     Cancel {
         reason: Option<String>,
@@ -359,20 +364,27 @@ impl NewApproval {
                 format!("must name at most {} approvers", limits::MAX_APPROVERS),
             ));
         }
-        for (i, a) in self.approvers.iter().enumerate() {
-            check_optional_text(
-                &mut errors,
-                &format!("/approvers/{i}/id"),
-                a.id.as_deref(),
-                limits::MAX_SHORT_TEXT,
-            );
-            check_text(
-                &mut errors,
-                &format!("/approvers/{i}/recipient"),
-                &a.recipient,
-                limits::MAX_SHORT_TEXT,
-            );
+        let escalation = self.escalation.unwrap_or_default();
+        let mut identities = Vec::new();
+        for (at, list) in policy::approver_lists(&self.approvers, &escalation) {
+            for (i, a) in list.iter().enumerate() {
+                check_optional_text(
+                    &mut errors,
+                    &format!("{at}/{i}/id"),
+                    a.id.as_deref(),
+                    limits::MAX_SHORT_TEXT,
+                );
+                check_text(
+                    &mut errors,
+                    &format!("{at}/{i}/recipient"),
+                    &a.recipient,
+                    limits::MAX_SHORT_TEXT,
+                );
+                identities.push(policy::identity(a));
+            }
         }
+        identities.sort_unstable();
+        identities.dedup();
 
         let expires_at = match (self.expires_at, self.timeout_seconds) {
             (Some(_), Some(_)) => {
@@ -436,25 +448,8 @@ impl NewApproval {
             }
         }
 
-        let distinct = {
-            let mut ids: Vec<&str> = self
-                .approvers
-                .iter()
-                .chain(
-                    self.escalation
-                        .iter()
-                        .flatten()
-                        .flat_map(|l| l.approvers.iter()),
-                )
-                .map(policy::identity)
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids.len()
-        };
         let quorum = self.quorum.unwrap_or(1);
         let reject_quorum = self.reject_quorum.unwrap_or(1);
-        let escalation = self.escalation.unwrap_or_default();
         let reminders = self.reminders.unwrap_or_default();
         policy::check_policy(
             &mut errors,
@@ -463,18 +458,8 @@ impl NewApproval {
             &reminders,
             quorum,
             reject_quorum,
-            distinct,
+            identities.len(),
         );
-        for (i, level) in escalation.iter().enumerate() {
-            for (j, a) in level.approvers.iter().enumerate() {
-                check_text(
-                    &mut errors,
-                    &format!("/escalation/{i}/approvers/{j}/recipient"),
-                    &a.recipient,
-                    limits::MAX_SHORT_TEXT,
-                );
-            }
-        }
         check_optional_text(
             &mut errors,
             "/requestedBy",
@@ -547,6 +532,16 @@ impl Approval {
         }
     }
 
+    fn require_level(&self, level: Option<u32>) -> Result<(), DomainError> {
+        match level {
+            Some(l) if l != self.level => Err(DomainError::StaleTimer {
+                set_for: l,
+                level: self.level,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Decides what `command` by `actor` at `now` changes, or why it may not.
     pub fn decide(
         &self,
@@ -564,9 +559,13 @@ impl Approval {
                 let by = responded_by.unwrap_or_else(|| actor.id.clone());
                 self.decide_decision(decision, response_data, feedback, by, actor, now)
             }
-            Command::Expire => self.decide_expiry(now),
-            Command::Remind { index } => {
+            Command::Expire { level } => {
+                self.require_level(level)?;
+                self.decide_expiry(now)
+            }
+            Command::Remind { index, level } => {
                 self.require(Transition::Remind)?;
+                self.require_level(level)?;
                 if index as usize >= self.spec.reminders.len() {
                     return Err(DomainError::invalid("/index", "no such reminder"));
                 }

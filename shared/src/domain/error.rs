@@ -39,6 +39,8 @@ pub enum DomainError {
     Forbidden(String),
     #[error("{voter} has already voted on this request")]
     AlreadyVoted { voter: String },
+    #[error("the timer was set for level {set_for}; the request is at level {level}")]
+    StaleTimer { set_for: u32, level: u32 },
     #[error("reminder {index} of level {level} was already sent")]
     AlreadyReminded { level: u32, index: u32 },
     #[error("a request is created once, by its first event")]

@@ -78,6 +78,20 @@ pub struct Timer {
 pub const MAX_LEVELS: usize = 5;
 pub const MAX_REMINDERS: usize = 10;
 
+/// Every level's approvers, with the JSON Pointer of each list: the first approvers,
+/// then each escalation level's.
+pub(super) fn approver_lists<'a>(
+    first: &'a [Approver],
+    escalation: &'a [EscalationLevel],
+) -> impl Iterator<Item = (String, &'a [Approver])> {
+    std::iter::once(("/approvers".to_owned(), first)).chain(
+        escalation
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (format!("/escalation/{i}/approvers"), l.approvers.as_slice())),
+    )
+}
+
 pub(super) fn identity(a: &Approver) -> &str {
     a.id.as_deref().unwrap_or(&a.recipient)
 }
@@ -186,9 +200,8 @@ impl Approval {
 
     /// The identity behind `who` (an approver `id` or recipient on any level).
     pub fn identity_of(&self, who: &str) -> Option<String> {
-        std::iter::once(&self.spec.approvers)
-            .chain(self.spec.escalation.iter().map(|l| &l.approvers))
-            .flatten()
+        approver_lists(&self.spec.approvers, &self.spec.escalation)
+            .flat_map(|(_, list)| list)
             .find(|a| a.id.as_deref() == Some(who) || a.recipient == who)
             .map(|a| identity(a).to_owned())
     }
