@@ -47,7 +47,7 @@ pub struct EventList {
     pub items: Vec<Event>,
 }
 
-fn query<T: serde::de::DeserializeOwned + Default>(
+fn query<T>(
     q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
 ) -> Result<T, Problem> {
     q.map(|Query(t)| t)
