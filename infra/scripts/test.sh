@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command: every unit, integration and end-to-end test, on
-# SQLite and on PostgreSQL. Extra arguments go to `cargo test`, e.g.
+# SQLite and on PostgreSQL, and the AWS adapters against moto's server. Extra arguments go to `cargo test`, e.g.
 #   infra/scripts/test.sh -p greenlight-tests --test api
 # CARGO_TARGET_DIR is honoured when set.
 set -euo pipefail
@@ -21,6 +21,10 @@ cargo --version >&2
 
 step "PostgreSQL at 127.0.0.1:5432"
 bash infra/scripts/ensure-postgres.sh
+
+step "AWS emulator (moto) at 127.0.0.1:5000"
+bash infra/scripts/ensure-moto.sh
+export GREENLIGHT_TEST_AWS_ENDPOINT="${GREENLIGHT_TEST_AWS_ENDPOINT:-http://127.0.0.1:5000}"
 
 step "Dropping leftover test databases (gl_test_*)"
 # Every PostgreSQL test makes its own database; they are not dropped afterwards.

@@ -8,6 +8,8 @@ pub mod adapters;
 pub mod app;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "aws")]
+pub mod handlers;
 pub mod http;
 pub mod local;
 pub mod ports;

@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::local_worker;
 use crate::adapters::sql::Stores;
-use crate::app::App;
 use crate::app::jobs::{JobRunner, RunnerConfig};
+use crate::app::{App, Timers};
 use crate::ports::{Clock, Ids};
 
 pub fn compose(stores: &Stores, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> App {
@@ -23,6 +23,7 @@ pub fn compose(stores: &Stores, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> App
         clock,
         ids,
         changes: Arc::new(BroadcastFeed::new()),
+        timers: Timers::Outbox,
     }
 }
 

@@ -2,7 +2,10 @@
 //! ladder, reminders and a quorum; and the races that must have exactly one outcome.
 
 use chrono::Duration;
-use greenlight_tests::{Backend, TestApp, approval_body, on_both_stores, spawn_app};
+use greenlight::app::TimerOutcome;
+use greenlight::app::jobs::TimerFired;
+use greenlight::domain::TimerKind;
+use greenlight_tests::{Backend, TestApp, approval_body, greenlight, on_both_stores, spawn_app};
 use serde_json::{Value, json};
 
 fn ladder_body() -> Value {
@@ -23,6 +26,18 @@ fn ladder_body() -> Value {
     b["reminders"] = json!([{"afterSeconds": 60}, {"beforeExpirySeconds": 30}]);
     b.as_object_mut().unwrap().remove("uiSchema");
     b
+}
+
+/// A timer as the scheduler would hand it back.
+fn timer(approval_id: &str, kind: TimerKind, level: u32) -> TimerFired {
+    TimerFired {
+        tenant_id: "default".into(),
+        approval_id: approval_id.to_owned(),
+        kind,
+        level,
+        due_at: "2026-01-01T12:00:00Z".parse().unwrap(),
+        expected_version: 1,
+    }
 }
 
 async fn types(app: &TestApp, id: &str) -> Vec<String> {
@@ -87,18 +102,10 @@ async fn a_ladder_with_reminders_and_a_quorum_plays_out_as_configured(backend: B
         (Some("PENDING"), Some(1))
     );
     assert_eq!(a["dueAt"], "2026-01-01T12:15:00Z");
-    let stale = greenlight::app::jobs::TimerFired {
-        approval_id: id.clone(),
-        kind: greenlight::domain::TimerKind::Expire,
-        level: 0,
-        expected_version: 1,
-    };
+    let stale = timer(&id, TimerKind::Expire, 0);
     let before = app.events(&id).await.len();
-    let refused = app.app.fire_timer("default", &stale).await;
-    assert!(
-        matches!(refused, Err(greenlight::app::AppError::Conflict { .. })),
-        "{refused:?}"
-    );
+    let refused = app.app.fire_timer(&stale).await;
+    assert!(matches!(refused, Ok(TimerOutcome::Stale)), "{refused:?}");
     assert_eq!(
         app.events(&id).await.len(),
         before,
@@ -264,15 +271,10 @@ async fn a_timer_firing_twice_acts_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.create(&approval_body()).await;
     app.clock.advance(Duration::seconds(3600));
-    let timer = greenlight::app::jobs::TimerFired {
-        approval_id: id.clone(),
-        kind: greenlight::domain::TimerKind::Expire,
-        level: 0,
-        expected_version: 1,
-    };
+    let expire = timer(&id, TimerKind::Expire, 0);
     let (a, b, c) = tokio::join!(
-        app.app.fire_timer("default", &timer),
-        app.app.fire_timer("default", &timer),
+        app.app.fire_timer(&expire),
+        app.app.fire_timer(&expire),
         app.drain_jobs()
     );
     let _ = (a, b, c);
@@ -280,19 +282,14 @@ async fn a_timer_firing_twice_acts_once(backend: Backend) {
     body["timeoutAction"] = json!("reject");
     body.as_object_mut().unwrap().remove("escalation");
     let reminded = app.create(&body).await;
-    let remind = greenlight::app::jobs::TimerFired {
-        approval_id: reminded.clone(),
-        kind: greenlight::domain::TimerKind::Remind { index: 0 },
-        level: 0,
-        expected_version: 1,
-    };
-    let first = app.app.fire_timer("default", &remind).await;
-    let second = app.app.fire_timer("default", &remind).await;
-    assert!(first.is_ok(), "{first:?}");
+    let remind = timer(&reminded, TimerKind::Remind { index: 0 }, 0);
+    let first = app.app.fire_timer(&remind).await;
+    let second = app.app.fire_timer(&remind).await;
     assert!(
-        matches!(second, Err(greenlight::app::AppError::Conflict { .. })),
-        "{second:?}"
+        matches!(first, Ok(TimerOutcome::Applied { .. })),
+        "{first:?}"
     );
+    assert!(matches!(second, Ok(TimerOutcome::Stale)), "{second:?}");
     let sent = app
         .events(&reminded)
         .await

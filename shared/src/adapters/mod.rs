@@ -1,5 +1,7 @@
 //! One module per technology, each implementing ports.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod changes;
 pub mod clock;
 pub mod ids;

@@ -75,7 +75,7 @@ impl App {
         );
         let record = NewApprovalRecord {
             tenant_id: tenant_id.to_owned(),
-            jobs: jobs::timer_jobs(self, tenant_id, &approval),
+            jobs: jobs::timer_jobs(self, tenant_id, None, &approval).jobs,
             approval: approval.clone(),
             event,
             idempotency,

@@ -7,54 +7,144 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{App, AppError};
-use crate::domain::{Approval, TimerKind};
-use crate::ports::{IdKind, Job, NewJob};
+use serde_json::Value;
+
+use super::{App, AppError, TimerOutcome, Timers};
+use crate::domain::{Approval, Status, TimerKind};
+use crate::ports::{IdKind, Job, NewJob, SchedulerError};
 
 /// A request's deadline: apply its timeout action (or escalate).
 pub const EXPIRE: &str = "approval.expire";
 /// A request's reminder: re-notify the approvers who have not answered.
 pub const REMIND: &str = "approval.remind";
-/// The job kinds that are a request's timers, cancelled when it leaves `PENDING`.
-pub const TIMER_KINDS: [&str; 2] = [EXPIRE, REMIND];
+/// With an outside scheduler: hand a timer to it.
+pub const TIMER_SET: &str = "timer.set";
+/// With an outside scheduler: take back the timers a request no longer needs.
+pub const TIMER_CLEAR: &str = "timer.clear";
 
-/// What a timer carries; the same shape the AWS timeout function receives.
+/// What a timer carries: the input of the EventBridge Scheduler schedule and the body
+/// of the SQS delay-queue message on AWS, and the payload of the delayed job locally.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimerFired {
+    pub tenant_id: String,
     pub approval_id: String,
     #[serde(flatten)]
     pub kind: TimerKind,
     /// The ladder level the timer was set for; a timer of an earlier level is stale.
     pub level: u32,
+    pub due_at: DateTime<Utc>,
     /// The request's version when the timer was set (for logs: the handler re-reads).
     pub expected_version: i64,
 }
 
-/// The outbox rows for `a`'s timers: delayed jobs that fall due when the timers do.
-pub(super) fn timer_jobs(app: &App, tenant_id: &str, a: &Approval) -> Vec<NewJob> {
+impl TimerFired {
+    /// A name unique to this timer of this request, so setting it twice leaves one.
+    pub fn name(&self) -> String {
+        match self.kind {
+            TimerKind::Expire => format!("{}-expire-l{}", self.approval_id, self.level),
+            TimerKind::Remind { index } => {
+                format!("{}-remind{index}-l{}", self.approval_id, self.level)
+            }
+        }
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("job payloads serialize")
+}
+
+/// The request's timers as `TimerFired`s.
+fn timers_of(tenant_id: &str, a: &Approval) -> Vec<TimerFired> {
     a.timers()
         .into_iter()
-        .map(|t| NewJob {
-            id: app.ids.next(IdKind::Job),
+        .map(|t| TimerFired {
             tenant_id: tenant_id.to_owned(),
-            kind: match t.kind {
-                TimerKind::Expire => EXPIRE,
-                TimerKind::Remind { .. } => REMIND,
-            }
-            .to_owned(),
-            approval_id: Some(a.id.clone()),
-            payload: serde_json::to_value(TimerFired {
-                approval_id: a.id.clone(),
-                kind: t.kind,
-                level: t.level,
-                expected_version: a.version,
-            })
-            .expect("payload serializes"),
-            run_at: t.due_at,
-            max_attempts: 20,
+            approval_id: a.id.clone(),
+            kind: t.kind,
+            level: t.level,
+            due_at: t.due_at,
+            expected_version: a.version,
         })
         .collect()
+}
+
+/// The outbox rows a change writes for its timers, and the job kinds it cancels.
+#[derive(Debug, Default)]
+pub(super) struct TimerJobs {
+    pub jobs: Vec<NewJob>,
+    pub cancel_kinds: Vec<String>,
+}
+
+/// The timer work of moving from `before` (none when the request is new) to `after`.
+/// Leaving `PENDING` ends a request's timers; an escalation replaces them with the new
+/// level's; any other change leaves them be.
+pub(super) fn timer_jobs(
+    app: &App,
+    tenant_id: &str,
+    before: Option<&Approval>,
+    after: &Approval,
+) -> TimerJobs {
+    if before.is_some_and(|b| after.status == Status::Pending && after.level == b.level) {
+        return TimerJobs::default();
+    }
+    let job = |kind: &str, payload: Value, run_at: DateTime<Utc>| NewJob {
+        id: app.ids.next(IdKind::Job),
+        tenant_id: tenant_id.to_owned(),
+        kind: kind.to_owned(),
+        approval_id: Some(after.id.clone()),
+        payload,
+        run_at,
+        max_attempts: 20,
+    };
+    let now = app.clock.now();
+    let set = timers_of(tenant_id, after);
+    match &app.timers {
+        Timers::Outbox => TimerJobs {
+            jobs: set
+                .into_iter()
+                .map(|t| {
+                    let kind = match t.kind {
+                        TimerKind::Expire => EXPIRE,
+                        TimerKind::Remind { .. } => REMIND,
+                    };
+                    job(kind, to_json(&t), t.due_at)
+                })
+                .collect(),
+            cancel_kinds: vec![EXPIRE.to_owned(), REMIND.to_owned()],
+        },
+        Timers::External(_) => {
+            let mut jobs: Vec<NewJob> = set
+                .iter()
+                .map(|t| job(TIMER_SET, to_json(t), now))
+                .collect();
+            if let Some(old) = before
+                .map(|b| timers_of(tenant_id, b))
+                .filter(|o| !o.is_empty())
+            {
+                jobs.push(job(TIMER_CLEAR, to_json(&old), now));
+            }
+            TimerJobs {
+                jobs,
+                // A timer not yet handed over need not be.
+                cancel_kinds: vec![TIMER_SET.to_owned()],
+            }
+        }
+    }
+}
+
+fn payload<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, Outcome> {
+    serde_json::from_value(job.payload.clone())
+        .map_err(|e| Outcome::Permanent(format!("payload of {} is unreadable: {e}", job.kind)))
+}
+
+/// How a failed use-case settles its job.
+fn failed(e: AppError) -> Outcome {
+    match e {
+        AppError::NotFound(what) => Outcome::Permanent(format!("{what} not found")),
+        AppError::Scheduler(SchedulerError::Refused(why)) => Outcome::Permanent(why),
+        e => Outcome::Retry(crate::telemetry::error_chain(&e)),
+    }
 }
 
 /// How one run of a job ended.
@@ -180,16 +270,32 @@ impl JobRunner {
 
     async fn run(&self, job: &Job) -> Outcome {
         match job.kind.as_str() {
-            EXPIRE | REMIND => {
-                let Ok(timer) = serde_json::from_value::<TimerFired>(job.payload.clone()) else {
-                    return Outcome::Permanent("payload is not a timer".into());
+            EXPIRE | REMIND => match payload::<TimerFired>(job) {
+                Ok(timer) => match self.app.fire_timer(&timer).await {
+                    Ok(TimerOutcome::NotBefore { at }) => Outcome::NotBefore(at),
+                    Ok(_) => Outcome::Done,
+                    Err(e) => failed(e),
+                },
+                Err(bad) => bad,
+            },
+            TIMER_SET | TIMER_CLEAR => {
+                let Timers::External(scheduler) = &self.app.timers else {
+                    return Outcome::Permanent("no outside scheduler is configured".into());
                 };
-                match self.app.fire_timer(&job.tenant_id, &timer).await {
-                    // Decided, cancelled, moved on, or already handled: nothing to do.
-                    Ok(_) | Err(AppError::Conflict { .. }) => Outcome::Done,
-                    Err(AppError::NotDue(at)) => Outcome::NotBefore(at),
-                    Err(AppError::NotFound(_)) => Outcome::Permanent("approval not found".into()),
-                    Err(e) => Outcome::Retry(crate::telemetry::error_chain(&e)),
+                let done = if job.kind == TIMER_SET {
+                    match payload::<TimerFired>(job) {
+                        Ok(timer) => scheduler.set(&timer).await,
+                        Err(bad) => return bad,
+                    }
+                } else {
+                    match payload::<Vec<TimerFired>>(job) {
+                        Ok(timers) => scheduler.clear(&timers).await,
+                        Err(bad) => return bad,
+                    }
+                };
+                match done {
+                    Ok(()) => Outcome::Done,
+                    Err(e) => failed(e.into()),
                 }
             }
             other => Outcome::Permanent(format!("no handler for job kind {other:?}")),

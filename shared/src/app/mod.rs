@@ -5,16 +5,21 @@ mod create;
 pub mod jobs;
 mod query;
 mod tenants;
+mod timers;
 mod transition;
 
 use std::sync::Arc;
 
 use crate::domain::{Approval, FieldError};
-use crate::ports::{ApprovalStore, ChangeFeed, Clock, Ids, JobQueue, StoreError, TenantStore};
+use crate::ports::{
+    ApprovalStore, ChangeFeed, Clock, Ids, JobQueue, Scheduler, SchedulerError, StoreError,
+    TenantStore,
+};
 
 pub use create::Created;
 pub use query::{Page, PageRequest, Verification};
 pub use tenants::{Caller, DEFAULT_TENANT};
+pub use timers::TimerOutcome;
 pub use transition::DecisionInput;
 
 /// The ports the use-cases run on; cheap to clone.
@@ -26,6 +31,17 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
     pub changes: Arc<dyn ChangeFeed>,
+    pub timers: Timers,
+}
+
+/// Where a request's timers live.
+#[derive(Clone)]
+pub enum Timers {
+    /// Delayed jobs in the outbox, run by the worker when they fall due (local mode).
+    Outbox,
+    /// An outside scheduler (AWS). The outbox still records the order to set or clear
+    /// them in the transition's own transaction, so a crash after commit loses none.
+    External(Arc<dyn Scheduler>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +66,8 @@ pub enum AppError {
     Unauthorized,
     #[error("storage failed")]
     Store(#[from] StoreError),
+    #[error("setting a timer failed")]
+    Scheduler(#[from] SchedulerError),
 }
 
 impl AppError {

@@ -2,11 +2,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::jobs::{self, TimerFired};
+use super::jobs;
 use super::{App, AppError, Caller};
-use crate::domain::{
-    Actor, Approval, Command, DecisionKind, DomainError, Event, ExecutionReport, Status, TimerKind,
-};
+use crate::domain::{Actor, Approval, Command, DecisionKind, DomainError, Event, ExecutionReport};
 use crate::ports::{Changed, IdKind, StoreError, TransitionRecord};
 
 /// The body of `POST /v1/approvals/{id}/decision`.
@@ -83,19 +81,6 @@ impl App {
         .await
     }
 
-    /// A timer fell due. Timers fire at least once, and may fire late or after the
-    /// request moved on: a stale one (another level, or not pending) is refused as a
-    /// conflict and changes nothing.
-    pub async fn fire_timer(&self, tenant_id: &str, t: &TimerFired) -> Result<Approval, AppError> {
-        let level = Some(t.level);
-        let command = match t.kind {
-            TimerKind::Expire => Command::Expire { level },
-            TimerKind::Remind { index } => Command::Remind { index, level },
-        };
-        self.run_command(tenant_id, &t.approval_id, command, &Actor::timeout())
-            .await
-    }
-
     /// Finishes what lost timers left undone: pending requests more than `grace` past
     /// their deadline are expired now. Returns how many it changed.
     pub async fn sweep_overdue(
@@ -123,7 +108,7 @@ impl App {
 
     /// Load → decide → compare-and-set. Of concurrent writers exactly one wins; the
     /// others learn the state that won.
-    async fn run_command(
+    pub(super) async fn run_command(
         &self,
         tenant_id: &str,
         id: &str,
@@ -151,22 +136,12 @@ impl App {
             now,
             &stored.last_event_hash,
         );
-        // Leaving PENDING ends the request's timers; an escalation replaces them with
-        // the new level's.
-        let timers_change = next.status != Status::Pending || next.level != current.level;
+        let timers = jobs::timer_jobs(self, tenant_id, Some(current), &next);
         let record = TransitionRecord {
             tenant_id: tenant_id.to_owned(),
             expected_version: current.version,
-            jobs: if timers_change {
-                jobs::timer_jobs(self, tenant_id, &next)
-            } else {
-                Vec::new()
-            },
-            cancel_job_kinds: if timers_change {
-                jobs::TIMER_KINDS.iter().map(|k| (*k).to_owned()).collect()
-            } else {
-                Vec::new()
-            },
+            jobs: timers.jobs,
+            cancel_job_kinds: timers.cancel_kinds,
             approval: next.clone(),
             event,
         };

@@ -139,8 +139,8 @@ impl From<AppError> for Problem {
                 "Unauthorized",
                 "send a valid API key as `Authorization: Bearer <key>`",
             ),
-            AppError::Store(e) => {
-                tracing::error!(error = %crate::telemetry::error_chain(&e), "storage failure");
+            AppError::Store(_) | AppError::Scheduler(_) => {
+                tracing::error!(error = %crate::telemetry::error_chain(&e), "internal failure");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

@@ -5,6 +5,7 @@ mod changes;
 mod clock;
 mod ids;
 mod jobs;
+mod scheduler;
 mod tenants;
 
 pub use approvals::{
@@ -15,6 +16,7 @@ pub use changes::{ChangeFeed, Changed};
 pub use clock::Clock;
 pub use ids::{IdKind, Ids};
 pub use jobs::{Job, JobQueue, JobStatus, NewJob};
+pub use scheduler::{Scheduler, SchedulerError};
 pub use tenants::{ApiKey, Tenant, TenantStore};
 
 /// What any store can answer besides its data.

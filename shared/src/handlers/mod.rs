@@ -1,0 +1,15 @@
+//! What each Lambda function does with the events its trigger hands it. The binaries in
+//! `functions/` only build the adapters and call one of these.
+
+pub mod timeout;
+
+/// Why a handler could not take an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// No retry can help: the event is not what this function takes.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// A retry may succeed.
+    #[error("handling failed")]
+    Failed(#[from] crate::app::AppError),
+}
