@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command: every unit, integration and end-to-end test, on
-# SQLite and on PostgreSQL, and the AWS adapters against moto's server. Extra arguments go to `cargo test`, e.g.
+# SQLite and on PostgreSQL, and the AWS adapters against moto's server. Extra
+# arguments go to `cargo test`, e.g.
 #   infra/scripts/test.sh -p greenlight-tests --test api
 # CARGO_TARGET_DIR is honoured when set.
 set -euo pipefail

@@ -8,13 +8,16 @@ use chrono::{DateTime, Utc};
 use greenlight::adapters::clock::ManualClock;
 use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql::{self, Stores};
-use greenlight::app::App;
 use greenlight::app::jobs::{JobRunner, RunnerConfig};
+use greenlight::app::{App, Timers};
 use greenlight::local::{self, Running};
+use greenlight::ports::Clock;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
 pub use greenlight;
+
+pub mod aws;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -102,12 +105,21 @@ pub struct TestApp {
 /// The local composition on port 0 over a fresh database, with a manual clock and no
 /// background worker: tests call `drain_jobs` after moving the clock.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with_timers(backend, |_| Timers::Outbox).await
+}
+
+/// `spawn_app`, with the request timers `timers` makes from the test's clock.
+pub async fn spawn_app_with_timers(
+    backend: Backend,
+    timers: impl FnOnce(Arc<dyn Clock>) -> Timers,
+) -> TestApp {
     let db_url = fresh_database(backend).await;
     let stores = sql::connect(&db_url, 20)
         .await
         .expect("connect and migrate");
     let clock = Arc::new(ManualClock::new(t0()));
-    let app = local::compose(&stores, clock.clone(), Arc::new(UuidIds));
+    let mut app = local::compose(&stores, clock.clone(), Arc::new(UuidIds));
+    app.timers = timers(clock.clone());
     let key = app
         .ensure_default_tenant(None)
         .await

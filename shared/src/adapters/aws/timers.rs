@@ -83,7 +83,7 @@ impl AwsTimers {
             .delay_seconds(i32::try_from(seconds).unwrap_or(0))
             .send()
             .await
-            .map_err(|e| classify(e))?;
+            .map_err(classify)?;
         tracing::debug!(timer = %timer.name(), seconds, "timer set on the delay queue");
         Ok(())
     }
