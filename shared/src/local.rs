@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::adapters::changes::BroadcastFeed;
+use crate::adapters::http_sender::HttpSender;
 use crate::adapters::local_worker;
 use crate::adapters::sql::Stores;
 use crate::app::jobs::{JobRunner, RunnerConfig};
@@ -24,6 +25,9 @@ pub fn compose(stores: &Stores, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> App
         ids,
         changes: Arc::new(BroadcastFeed::new()),
         timers: Timers::Outbox,
+        webhooks: stores.webhooks.clone(),
+        // Local mode lets receivers on loopback and private networks through.
+        sender: Arc::new(HttpSender::new(true)),
     }
 }
 

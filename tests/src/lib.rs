@@ -9,9 +9,10 @@ use greenlight::adapters::clock::ManualClock;
 use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql::{self, Stores};
 use greenlight::app::jobs::{JobRunner, RunnerConfig};
+use greenlight::app::webhooks::FANOUT;
 use greenlight::app::{App, Timers};
 use greenlight::local::{self, Running};
-use greenlight::ports::Clock;
+use greenlight::ports::{Clock, SEND_KIND};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -256,8 +257,19 @@ impl TestApp {
         }
     }
 
-    /// Runs every job due at the clock's current time.
+    /// Runs every job due at the clock's current time; returns how many of them were
+    /// the requests' own work (timers and their hand-over), not telling others
+    /// (webhook fan-out and sends, which `drain_all` counts too).
     pub async fn drain_jobs(&self) -> usize {
+        self.drain_all()
+            .await
+            .iter()
+            .filter(|k| !matches!(k.as_str(), FANOUT | SEND_KIND))
+            .count()
+    }
+
+    /// Runs every job due at the clock's current time; the kinds of those it ran.
+    pub async fn drain_all(&self) -> Vec<String> {
         self.runner.drain().await.expect("drain jobs")
     }
 

@@ -22,7 +22,7 @@ pub fn spawn(app: App, runner: JobRunner, mut shutdown: watch::Receiver<bool>) -
                 return;
             }
             match runner.run_due().await {
-                Ok(n) if n > 0 => continue,
+                Ok(kinds) if !kinds.is_empty() => continue,
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "worker could not claim jobs"),
             }

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod changes;
 pub mod clock;
+pub mod http_sender;
 pub mod ids;
 pub mod local_worker;
 pub mod sql;

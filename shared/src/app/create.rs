@@ -4,7 +4,7 @@ use super::{App, AppError};
 use crate::domain::{Actor, Approval, Change, Event, NewApproval, Source, chain};
 use crate::ports::{CreateOutcome, IdKind, IdempotencyClaim, NewApprovalRecord};
 
-use super::jobs;
+use super::{jobs, webhooks};
 
 /// The answer to a create: the request as created, and whether an earlier identical
 /// create (same `Idempotency-Key`, same body) already made it.
@@ -60,6 +60,7 @@ impl App {
             .validate(now)
             .map_err(|e| self.domain_error(e, None))?;
         let approval = Approval::created(self.ids.next(IdKind::Approval), spec.clone(), now);
+        self.check_request_receivers(&approval).await?;
         let actor = Actor {
             id: format!("agent:{}", spec.agent_id),
             source: Source::Api,
@@ -73,9 +74,11 @@ impl App {
             now,
             chain::GENESIS_HASH,
         );
+        let mut jobs = jobs::timer_jobs(self, tenant_id, None, &approval).jobs;
+        jobs.push(webhooks::fanout_job(self, tenant_id, &event));
         let record = NewApprovalRecord {
             tenant_id: tenant_id.to_owned(),
-            jobs: jobs::timer_jobs(self, tenant_id, None, &approval).jobs,
+            jobs,
             approval: approval.clone(),
             event,
             idempotency,

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use serde_json::Value;
 
-use super::{App, AppError, TimerOutcome, Timers};
+use super::{App, AppError, TimerOutcome, Timers, webhooks};
 use crate::domain::{Approval, Status, TimerKind};
-use crate::ports::{IdKind, Job, NewJob, SchedulerError};
+use crate::ports::{IdKind, Job, Lane, NewJob, SEND_KIND, SchedulerError};
 
 /// A request's deadline: apply its timeout action (or escalate).
 pub const EXPIRE: &str = "approval.expire";
@@ -153,6 +153,8 @@ pub enum Outcome {
     Done,
     /// Not yet: run again at this time.
     NotBefore(DateTime<Utc>),
+    /// Failed; the job keeps its own schedule and runs again at this time.
+    RetryAt(DateTime<Utc>, String),
     /// Failed in a way a later attempt may fix.
     Retry(String),
     /// Failed for good.
@@ -165,6 +167,7 @@ pub struct RunnerConfig {
     pub batch: u32,
     pub min_backoff: Duration,
     pub max_backoff: Duration,
+    pub lane: Lane,
 }
 
 impl Default for RunnerConfig {
@@ -174,6 +177,7 @@ impl Default for RunnerConfig {
             batch: 32,
             min_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(3600),
+            lane: Lane::All,
         }
     }
 }
@@ -204,8 +208,9 @@ impl JobRunner {
         Self { app, config }
     }
 
-    /// Claims one batch of due jobs, runs and settles each; returns how many it claimed.
-    pub async fn run_due(&self) -> Result<usize, AppError> {
+    /// Claims one batch of due jobs, runs and settles each; returns the kinds of the
+    /// jobs it claimed.
+    pub async fn run_due(&self) -> Result<Vec<String>, AppError> {
         // A fresh lease owner per claim: settling is fenced by it, so a worker whose
         // lease ran out cannot settle a job someone else has since claimed.
         let owner = self.app.ids.next(IdKind::Job);
@@ -213,9 +218,15 @@ impl JobRunner {
         let jobs = self
             .app
             .jobs
-            .claim(&owner, now, self.config.lease, self.config.batch)
+            .claim_lane(
+                &owner,
+                now,
+                self.config.lease,
+                self.config.batch,
+                self.config.lane,
+            )
             .await?;
-        let claimed = jobs.len();
+        let claimed: Vec<String> = jobs.iter().map(|j| j.kind.clone()).collect();
         // Jobs of different requests run side by side, so one slow job does not hold up
         // the deadlines behind it; a request's own jobs run one after another in due
         // order (a reminder before the deadline it precedes).
@@ -256,15 +267,16 @@ impl JobRunner {
         }
     }
 
-    /// Runs due jobs until none is left at the clock's current time.
-    pub async fn drain(&self) -> Result<usize, AppError> {
-        let mut total = 0;
+    /// Runs due jobs until none is left at the clock's current time; returns the kinds
+    /// of the jobs it ran.
+    pub async fn drain(&self) -> Result<Vec<String>, AppError> {
+        let mut ran = Vec::new();
         loop {
-            let n = self.run_due().await?;
-            if n == 0 {
-                return Ok(total);
+            let kinds = self.run_due().await?;
+            if kinds.is_empty() {
+                return Ok(ran);
             }
-            total += n;
+            ran.extend(kinds);
         }
     }
 
@@ -298,6 +310,21 @@ impl JobRunner {
                     Err(e) => failed(e.into()),
                 }
             }
+            webhooks::FANOUT => match payload::<webhooks::FanOut>(job) {
+                Ok(f) => match self.app.fan_out(&f).await {
+                    Ok(_) => Outcome::Done,
+                    Err(e) => failed(e),
+                },
+                Err(bad) => bad,
+            },
+            SEND_KIND => match payload::<webhooks::Send>(job) {
+                Ok(s) => match self.app.send(&s).await {
+                    Ok(webhooks::SendOutcome::Settled) => Outcome::Done,
+                    Ok(webhooks::SendOutcome::RetryAt(at, why)) => Outcome::RetryAt(at, why),
+                    Err(e) => failed(e),
+                },
+                Err(bad) => bad,
+            },
             other => Outcome::Permanent(format!("no handler for job kind {other:?}")),
         }
     }
@@ -307,6 +334,7 @@ impl JobRunner {
         let settled = match outcome {
             Outcome::Done => jobs.complete(&job.id, owner).await?,
             Outcome::NotBefore(at) => jobs.retry(&job.id, owner, at, "not yet due").await?,
+            Outcome::RetryAt(at, error) => jobs.retry(&job.id, owner, at, &error).await?,
             Outcome::Retry(error) => {
                 let delay = backoff(&self.config, job.attempts);
                 let at = self.app.clock.now()

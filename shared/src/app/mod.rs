@@ -7,13 +7,14 @@ mod query;
 mod tenants;
 mod timers;
 mod transition;
+pub mod webhooks;
 
 use std::sync::Arc;
 
 use crate::domain::{Approval, FieldError};
 use crate::ports::{
     ApprovalStore, ChangeFeed, Clock, Ids, JobQueue, Scheduler, SchedulerError, StoreError,
-    TenantStore,
+    TenantStore, WebhookSender, WebhookStore,
 };
 
 pub use create::Created;
@@ -32,6 +33,9 @@ pub struct App {
     pub ids: Arc<dyn Ids>,
     pub changes: Arc<dyn ChangeFeed>,
     pub timers: Timers,
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// Calls to webhook, callback and executor receivers.
+    pub sender: Arc<dyn WebhookSender>,
 }
 
 /// Where a request's timers live.

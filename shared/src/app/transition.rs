@@ -2,8 +2,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::jobs;
 use super::{App, AppError, Caller};
+use super::{jobs, webhooks};
 use crate::domain::{Actor, Approval, Command, DecisionKind, DomainError, Event, ExecutionReport};
 use crate::ports::{Changed, IdKind, StoreError, TransitionRecord};
 
@@ -136,7 +136,10 @@ impl App {
             now,
             &stored.last_event_hash,
         );
-        let timers = jobs::timer_jobs(self, tenant_id, Some(current), &next);
+        let mut timers = jobs::timer_jobs(self, tenant_id, Some(current), &next);
+        timers
+            .jobs
+            .push(webhooks::fanout_job(self, tenant_id, &event));
         let record = TransitionRecord {
             tenant_id: tenant_id.to_owned(),
             expected_version: current.version,

@@ -132,8 +132,13 @@ pub struct NewApproval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub ui_schema: Option<Value>,
+    /// Receives every event of this request as a signed webhook.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
+    /// Once approved, the final action is POSTed here, signed; a 2xx answer completes
+    /// the request, failure after the retries fails it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
@@ -170,6 +175,8 @@ pub struct ApprovalSpec {
     #[schema(value_type = Option<Object>)]
     pub ui_schema: Option<Value>,
     pub callback_url: Option<String>,
+    #[serde(default)]
+    pub executor: Option<String>,
     #[schema(value_type = Object)]
     pub metadata: Value,
     pub requested_by: Option<String>,
@@ -437,14 +444,12 @@ impl NewApproval {
             }
         }
 
-        if let Some(u) = &self.callback_url {
-            match url::Url::parse(u) {
-                Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
-                Ok(_) => errors.push(FieldError::new("/callbackUrl", "must be an http(s) URL")),
-                Err(e) => errors.push(FieldError::new(
-                    "/callbackUrl",
-                    format!("is not a URL: {e}"),
-                )),
+        for (field, url) in [
+            ("/callbackUrl", &self.callback_url),
+            ("/executor", &self.executor),
+        ] {
+            if let Some(Err(e)) = url.as_deref().map(|u| super::webhook::check_url(u, field)) {
+                errors.push(e);
             }
         }
 
@@ -488,6 +493,7 @@ impl NewApproval {
                 timeout_action: self.timeout_action.unwrap_or_default(),
                 ui_schema: self.ui_schema,
                 callback_url: self.callback_url,
+                executor: self.executor,
                 metadata,
                 requested_by: self.requested_by,
                 quorum,

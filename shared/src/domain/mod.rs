@@ -9,6 +9,7 @@ pub mod form;
 pub mod limits;
 pub mod policy;
 pub mod status;
+pub mod webhook;
 
 pub use approval::{
     Actor, Approval, ApprovalSpec, Approver, Cancellation, Channel, Command, Decision,

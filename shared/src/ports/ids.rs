@@ -5,6 +5,7 @@ pub enum IdKind {
     Job,
     Tenant,
     ApiKey,
+    Webhook,
 }
 
 impl IdKind {
@@ -15,6 +16,7 @@ impl IdKind {
             IdKind::Job => "job",
             IdKind::Tenant => "ten",
             IdKind::ApiKey => "key",
+            IdKind::Webhook => "whk",
         }
     }
 }

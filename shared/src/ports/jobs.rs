@@ -52,6 +52,20 @@ impl JobStatus {
     }
 }
 
+/// Which jobs a worker takes. Sends to outside receivers, which may be slow, run in
+/// their own lane so they never hold up timers and fan-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    All,
+    /// Everything but `SEND_KIND`.
+    Main,
+    /// Only `SEND_KIND`.
+    Sends,
+}
+
+/// The job kind that is a call to an outside receiver.
+pub const SEND_KIND: &str = "webhook.send";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: String,
@@ -80,6 +94,18 @@ pub trait JobQueue: Send + Sync {
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        self.claim_lane(owner, now, lease, limit, Lane::All).await
+    }
+
+    /// `claim`, of one lane's jobs only.
+    async fn claim_lane(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+        lane: Lane,
     ) -> Result<Vec<Job>, StoreError>;
 
     /// Marks done; `false` if `owner` no longer holds the lease.

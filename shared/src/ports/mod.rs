@@ -7,6 +7,7 @@ mod ids;
 mod jobs;
 mod scheduler;
 mod tenants;
+mod webhooks;
 
 pub use approvals::{
     ApprovalStore, CreateOutcome, IdempotencyClaim, ListQuery, NewApprovalRecord, StoredApproval,
@@ -15,9 +16,13 @@ pub use approvals::{
 pub use changes::{ChangeFeed, Changed};
 pub use clock::Clock;
 pub use ids::{IdKind, Ids};
-pub use jobs::{Job, JobQueue, JobStatus, NewJob};
+pub use jobs::{Job, JobQueue, JobStatus, Lane, NewJob, SEND_KIND};
 pub use scheduler::{Scheduler, SchedulerError};
 pub use tenants::{ApiKey, Tenant, TenantStore};
+pub use webhooks::{
+    Answer, Attempt, Delivery, DeliveryStatus, Endpoint, Post, Purpose, SendFailure, WebhookSender,
+    WebhookStore,
+};
 
 /// What any store can answer besides its data.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
-use crate::ports::{ApprovalStore, JobQueue, StoreError, TenantStore};
+use crate::ports::{ApprovalStore, JobQueue, StoreError, TenantStore, WebhookStore};
 
 /// The ports one database provides.
 #[derive(Clone)]
@@ -17,6 +17,7 @@ pub struct Stores {
     pub approvals: Arc<dyn ApprovalStore>,
     pub jobs: Arc<dyn JobQueue>,
     pub tenants: Arc<dyn TenantStore>,
+    pub webhooks: Arc<dyn WebhookStore>,
     pub backend: Backend,
 }
 

@@ -47,3 +47,4 @@ impl Store {
 }
 
 include!("store_body.rs");
+include!("webhooks_body.rs");

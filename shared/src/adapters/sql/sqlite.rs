@@ -64,3 +64,4 @@ impl Store {
 }
 
 include!("store_body.rs");
+include!("webhooks_body.rs");

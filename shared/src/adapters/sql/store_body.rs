@@ -14,7 +14,7 @@ use sqlx::{QueryBuilder, Row};
 use super::{Stores, corrupt, db_err};
 use crate::domain::{Approval, Event, Source};
 use crate::ports::{
-    ApiKey, ApprovalStore, CreateOutcome, IdempotencyClaim, Job, JobQueue, JobStatus, ListQuery, NewApprovalRecord,
+    ApiKey, ApprovalStore, CreateOutcome, IdempotencyClaim, Job, JobQueue, JobStatus, Lane, ListQuery, NewApprovalRecord, SEND_KIND,
     NewJob, StoredApproval, Tenant, TenantStore, TransitionRecord,
 };
 
@@ -36,7 +36,8 @@ impl Store {
         Stores {
             approvals: me.clone(),
             jobs: me.clone(),
-            tenants: me,
+            tenants: me.clone(),
+            webhooks: me,
             backend: BACKEND,
         }
     }
@@ -96,6 +97,30 @@ async fn insert_jobs(tx: &mut sqlx::Transaction<'_, Db>, jobs: &[NewJob]) -> Res
         .map_err(db_err)?;
     }
     Ok(())
+}
+
+const EVENT_COLUMNS: &str = "approval_id, seq, id, type, data, snapshot, actor, source, \
+     occurred_at, prev_hash, hash";
+
+fn decode_event(row: &<Db as sqlx::Database>::Row) -> Result<Event, StoreError> {
+    let source: String = row.try_get("source").map_err(db_err)?;
+    let data: String = row.try_get("data").map_err(db_err)?;
+    let snapshot: String = row.try_get("snapshot").map_err(db_err)?;
+    let data = serde_json::from_str(&data).map_err(|e| corrupt("event data", e))?;
+    let snapshot = serde_json::from_str(&snapshot).map_err(|e| corrupt("event snapshot", e))?;
+    Ok(Event {
+        id: row.try_get("id").map_err(db_err)?,
+        approval_id: row.try_get("approval_id").map_err(db_err)?,
+        seq: row.try_get("seq").map_err(db_err)?,
+        event_type: row.try_get("type").map_err(db_err)?,
+        data,
+        snapshot,
+        actor: row.try_get("actor").map_err(db_err)?,
+        source: Source::parse(&source).ok_or_else(|| corrupt("event source", &source))?,
+        occurred_at: from_ts(row.try_get("occurred_at").map_err(db_err)?),
+        prev_hash: row.try_get("prev_hash").map_err(db_err)?,
+        hash: row.try_get("hash").map_err(db_err)?,
+    })
 }
 
 #[async_trait]
@@ -285,40 +310,42 @@ impl ApprovalStore for Store {
     }
 
     async fn events(&self, tenant_id: &str, approval_id: &str) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT approval_id, seq, id, type, data, snapshot, actor, source, occurred_at, \
-             prev_hash, hash FROM approval_events \
-             WHERE tenant_id = $1 AND approval_id = $2 ORDER BY seq",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM approval_events \
+             WHERE tenant_id = $1 AND approval_id = $2 ORDER BY seq"
+        ))
         .bind(tenant_id)
         .bind(approval_id)
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.into_iter()
-            .map(|row| {
-                let source: String = row.try_get("source").map_err(db_err)?;
-                let data: String = row.try_get("data").map_err(db_err)?;
-                let snapshot: String = row.try_get("snapshot").map_err(db_err)?;
-                let data = serde_json::from_str(&data).map_err(|e| corrupt("event data", e))?;
-                let snapshot =
-                    serde_json::from_str(&snapshot).map_err(|e| corrupt("event snapshot", e))?;
-                Ok(Event {
-                    id: row.try_get("id").map_err(db_err)?,
-                    approval_id: row.try_get("approval_id").map_err(db_err)?,
-                    seq: row.try_get("seq").map_err(db_err)?,
-                    event_type: row.try_get("type").map_err(db_err)?,
-                    data,
-                    snapshot,
-                    actor: row.try_get("actor").map_err(db_err)?,
-                    source: Source::parse(&source)
-                        .ok_or_else(|| corrupt("event source", &source))?,
-                    occurred_at: from_ts(row.try_get("occurred_at").map_err(db_err)?),
-                    prev_hash: row.try_get("prev_hash").map_err(db_err)?,
-                    hash: row.try_get("hash").map_err(db_err)?,
-                })
-            })
+        rows.iter().map(decode_event).collect()
+    }
+
+    async fn feed(&self, tenant_id: &str, after: i64, limit: u32) -> Result<Vec<(i64, Event)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT feed_seq, {EVENT_COLUMNS} FROM approval_events \
+             WHERE tenant_id = $1 AND feed_seq > $2 ORDER BY feed_seq LIMIT $3"
+        ))
+        .bind(tenant_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("feed_seq").map_err(db_err)?, decode_event(row)?)))
             .collect()
+    }
+
+    async fn feed_head(&self, tenant_id: &str) -> Result<i64, StoreError> {
+        let head: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(feed_seq) FROM approval_events WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(head.unwrap_or(0))
     }
 
     async fn overdue(
@@ -377,12 +404,13 @@ impl JobQueue for Store {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn claim(
+    async fn claim_lane(
         &self,
         owner: &str,
         now: chrono::DateTime<chrono::Utc>,
         lease: std::time::Duration,
         limit: u32,
+        lane: Lane,
     ) -> Result<Vec<Job>, StoreError> {
         let lease = chrono::Duration::from_std(lease).map_err(|e| corrupt("lease", e))?;
         // A job is claimable when due and not under a live lease; an expired lease is a
@@ -390,8 +418,13 @@ impl JobQueue for Store {
         let sql = format!(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 \
-             AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at LIMIT $4 {CLAIM_LOCK}) \
-             RETURNING {JOB_COLUMNS}"
+             AND (lease_until IS NULL OR lease_until < $3) {lane} ORDER BY run_at LIMIT $4 {CLAIM_LOCK}) \
+             RETURNING {JOB_COLUMNS}",
+            lane = match lane {
+                Lane::All => String::new(),
+                Lane::Main => format!("AND kind <> '{SEND_KIND}'"),
+                Lane::Sends => format!("AND kind = '{SEND_KIND}'"),
+            }
         );
         let rows = sqlx::query(&sql)
             .bind(owner)

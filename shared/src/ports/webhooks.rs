@@ -1,0 +1,176 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{NewJob, StoreError};
+use crate::domain::webhook::Secret;
+
+/// A tenant's webhook receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub tenant_id: String,
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    /// Event types and patterns (`approval.*`, `*`) this endpoint receives.
+    pub events: Vec<String>,
+    pub active: bool,
+    pub secret: Secret,
+    /// During a rotation's overlap, the secret that also still signs.
+    pub previous_secret: Option<(Secret, DateTime<Utc>)>,
+    /// When the current run of failures began; cleared by any success.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who a delivery goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A webhook endpoint of the tenant.
+    Endpoint,
+    /// The request's `callbackUrl`.
+    Callback,
+    /// The request's `executor`: the approved action, to be carried out.
+    Executor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Out of attempts (or the receiver is gone): kept, visible, redeliverable.
+    Dead,
+}
+
+macro_rules! text_enum {
+    ($t:ty { $($v:ident = $s:literal),+ }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)+ _ => None }
+            }
+        }
+    };
+}
+text_enum!(Purpose { Endpoint = "endpoint", Callback = "callback", Executor = "executor" });
+text_enum!(DeliveryStatus { Pending = "pending", Delivered = "delivered", Dead = "dead" });
+
+/// One message to one receiver; its id is the `webhook-id` of every attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub tenant_id: String,
+    pub id: String,
+    pub purpose: Purpose,
+    pub endpoint_id: Option<String>,
+    pub url: String,
+    pub approval_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// The event's sequence number within its request.
+    pub event_seq: i64,
+    pub body: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// One try at sending a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub latency_ms: i64,
+    /// The first bytes of the answer.
+    pub response: Option<String>,
+    pub error: Option<String>,
+}
+
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn insert_endpoint(&self, e: &Endpoint) -> Result<(), StoreError>;
+    /// `false` if it does not exist.
+    async fn update_endpoint(&self, e: &Endpoint) -> Result<bool, StoreError>;
+    async fn delete_endpoint(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError>;
+    async fn endpoint(&self, tenant_id: &str, id: &str) -> Result<Option<Endpoint>, StoreError>;
+    /// Oldest first.
+    async fn endpoints(&self, tenant_id: &str) -> Result<Vec<Endpoint>, StoreError>;
+
+    async fn callback_secret(&self, tenant_id: &str) -> Result<Option<Secret>, StoreError>;
+    async fn set_callback_secret(&self, tenant_id: &str, secret: &Secret)
+    -> Result<(), StoreError>;
+
+    /// Adds each delivery that does not exist yet, with its send job, in one
+    /// transaction; one already there (a fan-out run twice) is left as it is.
+    async fn add_deliveries(&self, deliveries: Vec<(Delivery, NewJob)>) -> Result<(), StoreError>;
+    async fn delivery(&self, tenant_id: &str, id: &str) -> Result<Option<Delivery>, StoreError>;
+    /// An endpoint's deliveries, newest first, optionally only those created at or
+    /// after `since`.
+    async fn deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    async fn attempts(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+    ) -> Result<Vec<Attempt>, StoreError>;
+    /// Records an attempt and the delivery's state after it.
+    async fn record_attempt(&self, d: &Delivery, a: &Attempt) -> Result<(), StoreError>;
+    /// Sets deliveries pending again, each with its new send job, in one transaction.
+    async fn redeliver(
+        &self,
+        tenant_id: &str,
+        jobs: Vec<(String, NewJob)>,
+    ) -> Result<(), StoreError>;
+}
+
+/// What a receiver answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    /// The `Retry-After` header as sent.
+    pub retry_after: Option<String>,
+    /// The first bytes of the body, as text.
+    pub excerpt: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SendFailure {
+    /// The address is not allowed (SSRF guard): retrying cannot help.
+    #[error("address not allowed: {0}")]
+    Refused(String),
+    /// No answer: DNS, connection, TLS, timeout.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// One POST to a receiver: redirects are not followed; addresses are checked when the
+/// connection is made, so a DNS answer cannot be swapped after the check.
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub timeout: Duration,
+}
+
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// Whether `url` may be sent to at all (its host resolves to allowed addresses).
+    async fn check(&self, url: &url::Url) -> Result<(), SendFailure>;
+    /// Sends; the latency is measured whatever the outcome.
+    async fn post(&self, post: Post) -> (Duration, Result<Answer, SendFailure>);
+}
