@@ -23,8 +23,9 @@ cargo --version >&2
 step "PostgreSQL at 127.0.0.1:5432"
 bash infra/scripts/ensure-postgres.sh
 
-step "AWS emulator (moto) at 127.0.0.1:5000"
-bash infra/scripts/ensure-moto.sh
+step "Test tools: the AWS emulator (moto) at 127.0.0.1:5000, the Standard Webhooks library"
+GREENLIGHT_TEST_PYTHON="$(bash infra/scripts/ensure-test-tools.sh)"
+export GREENLIGHT_TEST_PYTHON
 export GREENLIGHT_TEST_AWS_ENDPOINT="${GREENLIGHT_TEST_AWS_ENDPOINT:-http://127.0.0.1:5000}"
 
 step "Dropping leftover test databases (gl_test_*)"

@@ -64,19 +64,32 @@ pub async fn start(
         tasks.push(spawn_sweeper(app.clone(), stopped.clone()));
     }
     let router = crate::http::router(app);
-    let mut until = stopped;
+    let mut until = stopped.clone();
+    let mut deadline = stopped;
     tasks.push(tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = until.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "server stopped");
+        let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = until.wait_for(|s| *s).await;
+        });
+        // Live streams never finish by themselves: after the grace period whatever is
+        // still open is closed (clients reconnect and resume with Last-Event-ID).
+        let grace_over = async move {
+            let _ = deadline.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            served = served => {
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "server stopped");
+                }
+            }
+            () = grace_over => tracing::info!("closed the connections still open after the grace period"),
         }
     }));
     Ok(Running { addr, stop, tasks })
 }
+
+/// How long in-flight requests get to finish once the server is asked to stop.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How often the sweeper looks for requests whose timers never fired, and how late a
 /// request must be before it steps in (its own timer normally fires first).

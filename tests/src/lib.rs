@@ -19,6 +19,7 @@ use sqlx::Connection;
 pub use greenlight;
 
 pub mod aws;
+pub mod receiver;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -114,13 +115,21 @@ pub async fn spawn_app_with_timers(
     backend: Backend,
     timers: impl FnOnce(Arc<dyn Clock>) -> Timers,
 ) -> TestApp {
+    spawn_app_configured(backend, |app, clock| app.timers = timers(clock)).await
+}
+
+/// `spawn_app`, with the composition changed by `configure` before anything starts.
+pub async fn spawn_app_configured(
+    backend: Backend,
+    configure: impl FnOnce(&mut App, Arc<dyn Clock>),
+) -> TestApp {
     let db_url = fresh_database(backend).await;
     let stores = sql::connect(&db_url, 20)
         .await
         .expect("connect and migrate");
     let clock = Arc::new(ManualClock::new(t0()));
     let mut app = local::compose(&stores, clock.clone(), Arc::new(UuidIds));
-    app.timers = timers(clock.clone());
+    configure(&mut app, clock.clone());
     let key = app
         .ensure_default_tenant(None)
         .await

@@ -138,8 +138,9 @@ pub(super) fn fanout_job(app: &App, tenant_id: &str, event: &Event) -> NewJob {
     }
 }
 
-/// The webhook body of an event: `{type, timestamp, data: {event, approval}}`.
-fn event_body(event: &Event) -> String {
+/// The webhook body of an event: `{type, timestamp, data: {event, approval}}`; also
+/// the data of each live-stream message.
+pub fn event_message(event: &Event) -> Value {
     json!({
         "type": event.event_type,
         "timestamp": event.occurred_at,
@@ -157,7 +158,6 @@ fn event_body(event: &Event) -> String {
             "approval": event.snapshot,
         }
     })
-    .to_string()
 }
 
 /// The executor's body: the final action, `actionData` with the approver's changes.
@@ -433,7 +433,7 @@ impl App {
         let approval: Approval = serde_json::from_value(event.snapshot.clone())
             .map_err(|e| crate::ports::StoreError::Corrupt(format!("event snapshot: {e}")))?;
         let now = self.clock.now();
-        let body = event_body(&event);
+        let body = event_message(&event).to_string();
         let delivery = |purpose: Purpose,
                         receiver: &str,
                         endpoint_id: Option<String>,
@@ -595,8 +595,10 @@ impl App {
                 d.next_attempt_at = None;
                 d.last_error = None;
                 self.webhooks.record_attempt(&d, &attempt_row).await?;
-                if let Some(e) = endpoint {
-                    self.endpoint_succeeded(e).await?;
+                if let Some(e) = endpoint.filter(|e| e.failing_since.is_some()) {
+                    self.webhooks
+                        .endpoint_succeeding(&e.tenant_id, &e.id)
+                        .await?;
                 }
                 if d.purpose == Purpose::Executor {
                     let result = serde_json::from_str::<Value>(
@@ -612,7 +614,7 @@ impl App {
                 d.next_attempt_at = Some(at);
                 d.last_error = Some(error.clone());
                 self.webhooks.record_attempt(&d, &attempt_row).await?;
-                if let Some(e) = endpoint {
+                if let Some(e) = &endpoint {
                     self.endpoint_failed(e, now, false).await?;
                 }
                 Ok(SendOutcome::RetryAt(at, error))
@@ -623,7 +625,7 @@ impl App {
                 d.last_error = Some(error.clone());
                 self.webhooks.record_attempt(&d, &attempt_row).await?;
                 tracing::warn!(delivery = %d.id, url = %d.url, %error, "delivery dead-lettered");
-                if let Some(e) = endpoint {
+                if let Some(e) = &endpoint {
                     self.endpoint_failed(e, now, true).await?;
                 }
                 if d.purpose == Purpose::Executor {
@@ -670,35 +672,31 @@ impl App {
         Ok(s)
     }
 
-    async fn endpoint_succeeded(&self, mut e: Endpoint) -> Result<(), AppError> {
-        if e.failing_since.is_some() {
-            e.failing_since = None;
-            self.webhooks.update_endpoint(&e).await?;
-        }
-        Ok(())
-    }
-
     /// Starts or continues the endpoint's run of failures; a delivery dead-lettered
-    /// after failing for `DISABLE_AFTER` disables the endpoint.
+    /// after failing for `DISABLE_AFTER` disables the endpoint. Each is one atomic
+    /// update, so sends racing on one endpoint cannot undo each other.
     async fn endpoint_failed(
         &self,
-        mut e: Endpoint,
+        e: &Endpoint,
         now: DateTime<Utc>,
         dead: bool,
     ) -> Result<(), AppError> {
-        let since = *e.failing_since.get_or_insert(now);
-        let disable = dead && now - since >= DISABLE_AFTER;
-        if disable {
-            e.active = false;
-            e.disabled_reason = Some(format!(
+        self.webhooks
+            .endpoint_failing(&e.tenant_id, &e.id, now)
+            .await?;
+        if dead {
+            let since = e.failing_since.unwrap_or(now);
+            let reason = format!(
                 "every delivery failed since {}; re-enable it with PATCH {{\"active\": true}}",
                 since.to_rfc3339()
-            ));
-            tracing::warn!(endpoint = %e.id, url = %e.url, "webhook endpoint disabled after failing for days");
-        }
-        if disable || e.failing_since == Some(now) {
-            e.updated_at = now;
-            self.webhooks.update_endpoint(&e).await?;
+            );
+            if self
+                .webhooks
+                .disable_failing_endpoint(&e.tenant_id, &e.id, now - DISABLE_AFTER, &reason, now)
+                .await?
+            {
+                tracing::warn!(endpoint = %e.id, url = %e.url, "webhook endpoint disabled after failing for days");
+            }
         }
         Ok(())
     }

@@ -197,8 +197,9 @@ pub fn parse_retry_after(
     Some((at.with_timezone(&chrono::Utc) - now).max(chrono::Duration::zero()))
 }
 
-/// The wait before attempt `attempt + 1` after `attempt` failures (1-based): about 5 s,
-/// then growing threefold to 10 h, with jitter; the ten attempts span about a day.
+/// The wait before attempt `attempt + 1` after `attempt` failures (1-based): 5 s, then
+/// threefold each time (15 s, 45 s, … 9 h 7 min), each plus a random part of up to as
+/// much again; the ten attempts span 14 to 27 hours.
 pub fn retry_delay(attempt: u32) -> Duration {
     let n = usize::try_from(attempt.max(1) - 1).unwrap_or(0);
     ExponentialBuilder::new()

@@ -47,7 +47,9 @@ pub struct EventList {
     pub items: Vec<Event>,
 }
 
-fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, Problem> {
+pub(super) fn query<T>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, Problem> {
     q.map(|Query(t)| t)
         .map_err(|e| Problem::bad_request("bad-query", "Bad query string", e.body_text(), None))
 }

@@ -7,6 +7,8 @@ mod health;
 mod logging;
 mod openapi;
 pub mod problem;
+mod stream;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -35,6 +37,32 @@ pub fn router(app: App) -> Router {
         .route("/v1/approvals/{id}/execution", post(approvals::execution))
         .route("/v1/approvals/{id}/events", get(approvals::events))
         .route("/v1/approvals/{id}/events/verify", get(approvals::verify))
+        .route("/v1/stream", get(stream::stream))
+        .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
+        .route(
+            "/v1/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/v1/webhooks/{id}/rotate-secret", post(webhooks::rotate))
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/v1/webhooks/{id}/deliveries/{delivery_id}",
+            get(webhooks::delivery),
+        )
+        .route(
+            "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route(
+            "/v1/webhooks/{id}/redeliver",
+            post(webhooks::redeliver_since),
+        )
+        .route(
+            "/v1/callback-secret/rotate",
+            post(webhooks::rotate_callback_secret),
+        )
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -2,7 +2,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{approvals, health};
+use super::{approvals, health, stream, webhooks};
 
 struct BearerAuth;
 
@@ -23,10 +23,14 @@ impl Modify for BearerAuth {
     paths(
         approvals::create, approvals::list, approvals::get, approvals::decide,
         approvals::cancel, approvals::execution, approvals::events, approvals::verify,
+        stream::stream,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
+        webhooks::rotate, webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
+        webhooks::redeliver_since, webhooks::rotate_callback_secret,
         health::healthz,
     ),
     modifiers(&BearerAuth),
-    tags((name = "approvals"), (name = "audit"), (name = "health"))
+    tags((name = "approvals"), (name = "audit"), (name = "webhooks"), (name = "health"))
 )]
 pub struct ApiDoc;
 

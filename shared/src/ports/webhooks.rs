@@ -100,6 +100,25 @@ pub trait WebhookStore: Send + Sync {
     async fn insert_endpoint(&self, e: &Endpoint) -> Result<(), StoreError>;
     /// `false` if it does not exist.
     async fn update_endpoint(&self, e: &Endpoint) -> Result<bool, StoreError>;
+    /// Starts the endpoint's run of failures at `now`, unless one is under way.
+    async fn endpoint_failing(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Ends its run of failures.
+    async fn endpoint_succeeding(&self, tenant_id: &str, id: &str) -> Result<(), StoreError>;
+    /// Disables the endpoint if it is active and has failed since `cutoff` or earlier;
+    /// `true` if it did.
+    async fn disable_failing_endpoint(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        cutoff: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     async fn delete_endpoint(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError>;
     async fn endpoint(&self, tenant_id: &str, id: &str) -> Result<Option<Endpoint>, StoreError>;
     /// Oldest first.

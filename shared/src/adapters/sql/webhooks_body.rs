@@ -128,6 +128,58 @@ impl WebhookStore for Store {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn endpoint_failing(&self, tenant_id: &str, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET failing_since = $3 \
+             WHERE tenant_id = $1 AND id = $2 AND failing_since IS NULL",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(to_ts(now))
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn endpoint_succeeding(&self, tenant_id: &str, id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET failing_since = NULL \
+             WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn disable_failing_endpoint(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        reason: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET active = $3, disabled_reason = $4, updated_at = $5 \
+             WHERE tenant_id = $1 AND id = $2 AND active = $6 AND failing_since <= $7",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(false)
+        .bind(reason)
+        .bind(to_ts(now))
+        .bind(true)
+        .bind(to_ts(cutoff))
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn delete_endpoint(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)

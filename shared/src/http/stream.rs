@@ -1,0 +1,179 @@
+//! `GET /v1/stream`: the tenant's events as Server-Sent Events, live, resumable from
+//! the event log with `Last-Event-ID`.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+use utoipa::IntoParams;
+
+use super::Problem;
+use super::extract::Authed;
+use crate::app::webhooks::event_message;
+use crate::app::{App, AppError};
+use crate::domain::Event;
+use crate::domain::webhook;
+use crate::ports::Changed;
+
+/// Events read from the log per query.
+const PAGE: u32 = 200;
+/// The stream also re-reads the log this often, for events written by another process.
+const POLL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct StreamParams {
+    /// Only this request's events.
+    approval_id: Option<String>,
+    /// Only events of requests from this agent.
+    agent_id: Option<String>,
+    /// Comma-separated event types or patterns (`approval.*`).
+    types: Option<String>,
+    /// Where to resume, for clients that cannot send the `Last-Event-ID` header.
+    last_event_id: Option<String>,
+}
+
+struct Filter {
+    approval_id: Option<String>,
+    agent_id: Option<String>,
+    types: Option<Vec<String>>,
+}
+
+impl Filter {
+    fn admits(&self, e: &Event) -> bool {
+        self.approval_id
+            .as_ref()
+            .is_none_or(|id| *id == e.approval_id)
+            && self
+                .agent_id
+                .as_ref()
+                .is_none_or(|a| e.snapshot.get("agentId").and_then(|v| v.as_str()) == Some(a))
+            && self
+                .types
+                .as_ref()
+                .is_none_or(|t| webhook::matches(t, &e.event_type))
+    }
+}
+
+struct Reader {
+    app: App,
+    tenant_id: String,
+    cursor: i64,
+    filter: Filter,
+    changes: broadcast::Receiver<Changed>,
+    ready: VecDeque<(i64, Event)>,
+}
+
+impl Reader {
+    async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
+        loop {
+            if let Some((pos, e)) = self.ready.pop_front() {
+                let message = SseEvent::default()
+                    .id(pos.to_string())
+                    .event(e.event_type.clone())
+                    .data(event_message(&e).to_string());
+                return Some((Ok(message), self));
+            }
+            match self
+                .app
+                .approvals
+                .feed(&self.tenant_id, self.cursor, PAGE)
+                .await
+            {
+                Ok(events) if !events.is_empty() => {
+                    self.cursor = events.last().map_or(self.cursor, |(p, _)| *p);
+                    self.ready
+                        .extend(events.into_iter().filter(|(_, e)| self.filter.admits(e)));
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %crate::telemetry::error_chain(&e), "stream could not read the event log");
+                }
+            }
+            // Wait for a change of this tenant, or poll.
+            let tenant = self.tenant_id.clone();
+            let _ = tokio::time::timeout(POLL, async {
+                loop {
+                    match self.changes.recv().await {
+                        Ok(c) if c.tenant_id != tenant => continue,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            std::future::pending::<()>().await
+                        }
+                        _ => break,
+                    }
+                }
+            })
+            .await;
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/v1/stream", tag = "approvals", params(StreamParams,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event (the `id` of the last message received)")),
+    responses(
+        (status = 200, description = "text/event-stream: one message per event: `id` (the position to resume from), `event` (the type) and `data` (the webhook body: `{type, timestamp, data: {event, approval}}`)"),
+        (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn stream(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    headers: HeaderMap,
+    params: Result<Query<StreamParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
+    let p = super::approvals::query(params)?;
+    let resume = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .or(p.last_event_id);
+    // Subscribed before the first read, so nothing committed in between is missed.
+    let changes = app.changes.subscribe();
+    let cursor = match resume {
+        Some(id) => id
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                AppError::invalid("Last-Event-ID", "the id of a message of this stream")
+            })?,
+        None => app
+            .approvals
+            .feed_head(&caller.tenant_id)
+            .await
+            .map_err(AppError::from)?,
+    };
+    let types = p.types.map(|t| {
+        t.split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+    });
+    if let Some(t) = &types {
+        let errors = webhook::check_patterns(t, "types");
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors).into());
+        }
+    }
+    let reader = Reader {
+        app,
+        tenant_id: caller.tenant_id,
+        cursor,
+        filter: Filter {
+            approval_id: p.approval_id,
+            agent_id: p.agent_id,
+            types,
+        },
+        changes,
+        ready: VecDeque::new(),
+    };
+    let stream = futures_util::stream::unfold(reader, Reader::next);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

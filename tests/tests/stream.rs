@@ -1,0 +1,184 @@
+//! The live stream: Server-Sent Events at /v1/stream, filtered, and resumed from the
+//! event log with Last-Event-ID.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use greenlight_tests::{Backend, TestApp, approval_body, on_both_stores, spawn_app};
+use serde_json::{Value, json};
+
+#[derive(Debug)]
+struct Message {
+    id: String,
+    event: String,
+    data: Value,
+}
+
+struct Stream {
+    bytes:
+        std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl Stream {
+    async fn open(app: &TestApp, query: &str, last_event_id: Option<&str>) -> Self {
+        let mut req = app
+            .http
+            .get(format!("{}/v1/stream{query}", app.base))
+            .bearer_auth(&app.key);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.expect("stream");
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        Self {
+            bytes: Box::pin(res.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next message, skipping keep-alive comments; `None` after 3 s of nothing.
+    async fn next(&mut self) -> Option<Message> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                return Some(Message {
+                    id,
+                    event,
+                    data: serde_json::from_str(&data).expect("JSON data"),
+                });
+            }
+            match tokio::time::timeout(Duration::from_secs(3), self.bytes.next()).await {
+                Ok(Some(Ok(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+}
+
+async fn a_client_sees_events_live_and_resumes_where_it_left_off(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let before = app.create(&approval_body()).await;
+    let mut live = Stream::open(&app, "", None).await;
+    let a = app.create(&approval_body()).await;
+    let created = live.next().await.expect("created");
+    assert_eq!(created.event, "approval.created");
+    assert_eq!(
+        created.data["data"]["event"]["approvalId"],
+        json!(a),
+        "only what happens after connecting"
+    );
+    app.decide(&a, &json!({"decision": "approved"})).await;
+    let approved = live.next().await.expect("approved");
+    assert_eq!(approved.event, "approval.approved");
+    assert_eq!(approved.data["data"]["approval"]["status"], "APPROVED");
+    assert_eq!(approved.data["type"], "approval.approved");
+    drop(live);
+
+    // Offline: more happens.
+    let b = app.create(&approval_body()).await;
+    app.post(
+        &format!("/v1/approvals/{b}/cancel"),
+        &json!({"reason": "changed my mind"}),
+    )
+    .await;
+    app.decide(&before, &json!({"decision": "rejected"})).await;
+
+    let mut resumed = Stream::open(&app, "", Some(&approved.id)).await;
+    let mut seen = Vec::new();
+    while let Some(m) = resumed.next().await {
+        seen.push((
+            m.data["data"]["event"]["approvalId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            m.event,
+        ));
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            (b.clone(), "approval.created".to_owned()),
+            (b.clone(), "approval.cancelled".to_owned()),
+            (before.clone(), "approval.rejected".to_owned()),
+        ]
+    );
+    app.shutdown().await;
+}
+
+async fn filters_narrow_the_stream(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let a = app.create(&approval_body()).await;
+    let mut other = approval_body();
+    other["agentId"] = json!("deploy-bot");
+    let b = app.create(&other).await;
+    let mut by_request = Stream::open(&app, &format!("?approvalId={b}&lastEventId=0"), None).await;
+    let mut by_agent = Stream::open(&app, "?agentId=support-bot&lastEventId=0", None).await;
+    let mut by_type = Stream::open(
+        &app,
+        "?types=approval.approved,execution.*&lastEventId=0",
+        None,
+    )
+    .await;
+    app.decide(&a, &json!({"decision": "approved"})).await;
+    app.decide(&b, &json!({"decision": "rejected"})).await;
+
+    let r1 = by_request.next().await.unwrap();
+    let r2 = by_request.next().await.unwrap();
+    assert_eq!(
+        (r1.event.as_str(), r2.event.as_str()),
+        ("approval.created", "approval.rejected")
+    );
+    let s1 = by_agent.next().await.unwrap();
+    let s2 = by_agent.next().await.unwrap();
+    assert_eq!(
+        (s1.event.as_str(), s2.event.as_str()),
+        ("approval.created", "approval.approved")
+    );
+    assert_eq!(s2.data["data"]["event"]["approvalId"], json!(a));
+    let t1 = by_type.next().await.unwrap();
+    assert_eq!(
+        (
+            t1.event.as_str(),
+            t1.data["data"]["event"]["approvalId"].clone()
+        ),
+        ("approval.approved", json!(a))
+    );
+    assert!(by_type.next().await.is_none(), "nothing else matches");
+
+    for (query, field) in [
+        ("?lastEventId=abc", "Last-Event-ID"),
+        ("?types=Bad", "types/0"),
+    ] {
+        let r = app.get(&format!("/v1/stream{query}")).await;
+        assert_eq!(r.status, 422, "{query}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], field);
+    }
+    let unauthorized = app
+        .send(reqwest::Method::GET, "/v1/stream", None, None)
+        .await;
+    assert_eq!(unauthorized.status, 401);
+    app.shutdown().await;
+}
+
+on_both_stores!(
+    a_client_sees_events_live_and_resumes_where_it_left_off,
+    filters_narrow_the_stream,
+);
