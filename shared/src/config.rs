@@ -22,6 +22,9 @@ pub struct LocalConfig {
     pub api_key: Option<String>,
     /// `GREENLIGHT_DB_MAX_CONNECTIONS`, default 10.
     pub max_connections: u32,
+    /// `GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE`, default `true`: webhook, callback and
+    /// executor receivers on loopback and private networks are allowed.
+    pub webhooks_allow_private: bool,
 }
 
 impl std::fmt::Debug for LocalConfig {
@@ -31,6 +34,7 @@ impl std::fmt::Debug for LocalConfig {
             .field("bind", &self.bind)
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("max_connections", &self.max_connections)
+            .field("webhooks_allow_private", &self.webhooks_allow_private)
             .finish()
     }
 }
@@ -99,11 +103,13 @@ impl LocalConfig {
                 reason: "must be at least 16 characters".into(),
             });
         }
+        let webhooks_allow_private = parse(&lookup, "GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE", true)?;
         Ok(Self {
             database_url,
             bind,
             api_key,
             max_connections,
+            webhooks_allow_private,
         })
     }
 
@@ -123,6 +129,18 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         LocalConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn private_receivers_are_allowed_locally_unless_turned_off() {
+        assert!(cfg(&[]).unwrap().webhooks_allow_private);
+        assert!(
+            !cfg(&[("GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE", "false")])
+                .unwrap()
+                .webhooks_allow_private
+        );
+        let e = cfg(&[("GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE", "nope")]).unwrap_err();
+        assert_eq!(e.name, "GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE");
     }
 
     #[test]

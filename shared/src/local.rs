@@ -14,7 +14,7 @@ use crate::adapters::local_worker;
 use crate::adapters::sql::Stores;
 use crate::app::jobs::{JobRunner, RunnerConfig};
 use crate::app::{App, Timers};
-use crate::ports::{Clock, Ids};
+use crate::ports::{Clock, Ids, Lane};
 
 pub fn compose(stores: &Stores, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> App {
     App {
@@ -28,6 +28,8 @@ pub fn compose(stores: &Stores, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> App
         webhooks: stores.webhooks.clone(),
         // Local mode lets receivers on loopback and private networks through.
         sender: Arc::new(HttpSender::new(true)),
+        connections: stores.connections.clone(),
+        pusher: None,
     }
 }
 
@@ -59,8 +61,28 @@ pub async fn start(
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     if let Some(config) = worker {
-        let runner = JobRunner::new(app.clone(), config);
-        tasks.push(local_worker::spawn(app.clone(), runner, stopped.clone()));
+        let main = RunnerConfig {
+            lane: Lane::Main,
+            ..config
+        };
+        tasks.push(local_worker::spawn(
+            app.clone(),
+            JobRunner::new(app.clone(), main),
+            stopped.clone(),
+        ));
+        // Calls to outside receivers wait on them: they get workers of their own, so a
+        // slow receiver holds up neither timers nor the other receivers.
+        for _ in 0..SEND_WORKERS {
+            let sends = RunnerConfig {
+                lane: Lane::Sends,
+                ..config
+            };
+            tasks.push(local_worker::spawn(
+                app.clone(),
+                JobRunner::new(app.clone(), sends),
+                stopped.clone(),
+            ));
+        }
         tasks.push(spawn_sweeper(app.clone(), stopped.clone()));
     }
     let router = crate::http::router(app);
@@ -87,6 +109,9 @@ pub async fn start(
     }));
     Ok(Running { addr, stop, tasks })
 }
+
+/// Workers for calls to webhook, callback and executor receivers.
+const SEND_WORKERS: usize = 4;
 
 /// How long in-flight requests get to finish once the server is asked to stop.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);

@@ -664,3 +664,53 @@ print(payload["type"])
     }
     app.shutdown().await;
 }
+
+/// With the local server's own workers and the real clock: a receiver that takes its
+/// time delays nobody else's deliveries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_receiver_holds_up_no_one() {
+    use greenlight::adapters::clock::SystemClock;
+    use greenlight::adapters::ids::UuidIds;
+    use greenlight::app::jobs::RunnerConfig;
+
+    let stores = greenlight_tests::fresh_stores(Backend::Sqlite).await;
+    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
+    let key = app.ensure_default_tenant(None).await.unwrap().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = greenlight::local::start(app.clone(), listener, Some(RunnerConfig::default()))
+        .await
+        .unwrap();
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::new();
+    let (slow, fast) = (Receiver::start().await, Receiver::start().await);
+    slow.answer([Answer::Slow(std::time::Duration::from_secs(4))]);
+    for rx in [&slow, &fast] {
+        let r = http
+            .post(format!("{base}/v1/webhooks"))
+            .bearer_auth(&key)
+            .json(&json!({"url": rx.url("/hooks"), "events": ["approval.created"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        let r = http
+            .post(format!("{base}/v1/approvals"))
+            .bearer_auth(&key)
+            .json(&approval_body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    while fast.received().len() < 3 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "the fast receiver waited on the slow one"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    running.shutdown().await;
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use greenlight::adapters::clock::SystemClock;
+use greenlight::adapters::http_sender::HttpSender;
 use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql;
 use greenlight::app::jobs::RunnerConfig;
@@ -74,7 +75,8 @@ async fn main() -> anyhow::Result<()> {
                 redact_url(&config.database_url)
             )
         })?;
-    let app = local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
+    let mut app = local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
+    app.sender = Arc::new(HttpSender::new(config.webhooks_allow_private));
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {

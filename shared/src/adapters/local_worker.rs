@@ -15,6 +15,7 @@ use crate::app::jobs::JobRunner;
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
 pub fn spawn(app: App, runner: JobRunner, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+    let lane = runner.lane();
     tokio::spawn(async move {
         let mut changes = app.changes.subscribe();
         loop {
@@ -26,7 +27,7 @@ pub fn spawn(app: App, runner: JobRunner, mut shutdown: watch::Receiver<bool>) -
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "worker could not claim jobs"),
             }
-            let nap = match app.jobs.next_due().await {
+            let nap = match app.jobs.next_due_in(lane).await {
                 Ok(Some(due)) => (due - app.clock.now())
                     .to_std()
                     .unwrap_or_default()

@@ -208,6 +208,10 @@ impl JobRunner {
         Self { app, config }
     }
 
+    pub fn lane(&self) -> Lane {
+        self.config.lane
+    }
+
     /// Claims one batch of due jobs, runs and settles each; returns the kinds of the
     /// jobs it claimed.
     pub async fn run_due(&self) -> Result<Vec<String>, AppError> {

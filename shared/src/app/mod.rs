@@ -4,6 +4,7 @@
 mod create;
 pub mod jobs;
 mod query;
+mod stream;
 mod tenants;
 mod timers;
 mod transition;
@@ -13,12 +14,13 @@ use std::sync::Arc;
 
 use crate::domain::{Approval, FieldError};
 use crate::ports::{
-    ApprovalStore, ChangeFeed, Clock, Ids, JobQueue, Scheduler, SchedulerError, StoreError,
-    TenantStore, WebhookSender, WebhookStore,
+    ApprovalStore, ChangeFeed, Clock, ConnectionStore, Ids, JobQueue, Pusher, Scheduler,
+    SchedulerError, StoreError, TenantStore, WebhookSender, WebhookStore,
 };
 
 pub use create::Created;
 pub use query::{Page, PageRequest, Verification};
+pub use stream::StreamFilter;
 pub use tenants::{Caller, DEFAULT_TENANT};
 pub use timers::TimerOutcome;
 pub use transition::DecisionInput;
@@ -36,6 +38,10 @@ pub struct App {
     pub webhooks: Arc<dyn WebhookStore>,
     /// Calls to webhook, callback and executor receivers.
     pub sender: Arc<dyn WebhookSender>,
+    pub connections: Arc<dyn ConnectionStore>,
+    /// Pushes to live-stream WebSocket connections (AWS); `None` where the stream is
+    /// served over SSE straight from the event log (the local server).
+    pub pusher: Option<Arc<dyn Pusher>>,
 }
 
 /// Where a request's timers live.

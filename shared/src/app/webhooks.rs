@@ -481,9 +481,12 @@ impl App {
             let body = executor_body(&event, &approval);
             deliveries.push(delivery(Purpose::Executor, "executor", None, url, &body));
         }
+        self.push_to_connections(&f.tenant_id, &event).await?;
         let n = deliveries.len();
         if n > 0 {
             self.webhooks.add_deliveries(deliveries).await?;
+            // Wakes the workers that send.
+            self.announce(&f.tenant_id, &approval, true);
         }
         Ok(n)
     }

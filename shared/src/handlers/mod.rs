@@ -1,6 +1,7 @@
 //! What each Lambda function does with the events its trigger hands it. The binaries in
 //! `functions/` only build the adapters and call one of these.
 
+pub mod realtime;
 pub mod timeout;
 
 /// Why a handler could not take an event.

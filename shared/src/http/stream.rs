@@ -16,9 +16,8 @@ use utoipa::IntoParams;
 use super::Problem;
 use super::extract::Authed;
 use crate::app::webhooks::event_message;
-use crate::app::{App, AppError};
+use crate::app::{App, AppError, StreamFilter};
 use crate::domain::Event;
-use crate::domain::webhook;
 use crate::ports::Changed;
 
 /// Events read from the log per query.
@@ -40,33 +39,11 @@ pub struct StreamParams {
     last_event_id: Option<String>,
 }
 
-struct Filter {
-    approval_id: Option<String>,
-    agent_id: Option<String>,
-    types: Option<Vec<String>>,
-}
-
-impl Filter {
-    fn admits(&self, e: &Event) -> bool {
-        self.approval_id
-            .as_ref()
-            .is_none_or(|id| *id == e.approval_id)
-            && self
-                .agent_id
-                .as_ref()
-                .is_none_or(|a| e.snapshot.get("agentId").and_then(|v| v.as_str()) == Some(a))
-            && self
-                .types
-                .as_ref()
-                .is_none_or(|t| webhook::matches(t, &e.event_type))
-    }
-}
-
 struct Reader {
     app: App,
     tenant_id: String,
     cursor: i64,
-    filter: Filter,
+    filter: StreamFilter,
     changes: broadcast::Receiver<Changed>,
     ready: VecDeque<(i64, Event)>,
 }
@@ -150,27 +127,12 @@ pub async fn stream(
             .await
             .map_err(AppError::from)?,
     };
-    let types = p.types.map(|t| {
-        t.split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-    });
-    if let Some(t) = &types {
-        let errors = webhook::check_patterns(t, "types");
-        if !errors.is_empty() {
-            return Err(AppError::Invalid(errors).into());
-        }
-    }
+    let filter = StreamFilter::parse(p.approval_id, p.agent_id, p.types.as_deref())?;
     let reader = Reader {
         app,
         tenant_id: caller.tenant_id,
         cursor,
-        filter: Filter {
-            approval_id: p.approval_id,
-            agent_id: p.agent_id,
-            types,
-        },
+        filter,
         changes,
         ready: VecDeque::new(),
     };

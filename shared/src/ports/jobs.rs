@@ -124,7 +124,12 @@ pub trait JobQueue: Send + Sync {
     async fn bury(&self, job_id: &str, owner: &str, error: &str) -> Result<bool, StoreError>;
 
     /// When the next pending job falls due, if any.
-    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.next_due_in(Lane::All).await
+    }
+
+    /// `next_due`, of one lane's jobs only.
+    async fn next_due_in(&self, lane: Lane) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     async fn get_job(&self, job_id: &str) -> Result<Option<Job>, StoreError>;
 }

@@ -6,6 +6,7 @@ mod clock;
 mod ids;
 mod jobs;
 mod scheduler;
+mod stream;
 mod tenants;
 mod webhooks;
 
@@ -18,6 +19,7 @@ pub use clock::Clock;
 pub use ids::{IdKind, Ids};
 pub use jobs::{Job, JobQueue, JobStatus, Lane, NewJob, SEND_KIND};
 pub use scheduler::{Scheduler, SchedulerError};
+pub use stream::{ConnectionStore, PushError, Pusher, StreamConnection};
 pub use tenants::{ApiKey, Tenant, TenantStore};
 pub use webhooks::{
     Answer, Attempt, Delivery, DeliveryStatus, Endpoint, Post, Purpose, SendFailure, WebhookSender,

@@ -24,7 +24,8 @@ struct Args {
     /// Requests created (and then decided) per database.
     #[arg(long, default_value_t = 2000)]
     requests: usize,
-    /// `http` (create and decide) or `timers` (lateness of timeouts with many pending).
+    /// `http` (create and decide), `timers` (lateness of timeouts with many pending) or
+    /// `webhooks` (decision → webhook received, and deliveries per second).
     #[arg(long, default_value = "http")]
     scenario: String,
     /// For `timers`: how many pending requests time out.
@@ -142,6 +143,107 @@ async fn bench_timers(backend: Backend, args: &Args) -> anyhow::Result<Value> {
     }))
 }
 
+/// A receiver that notes when each `approval.approved` webhook for a request arrives.
+async fn arrival_receiver() -> anyhow::Result<(
+    String,
+    Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>>,
+)> {
+    let arrivals = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    let seen = arrivals.clone();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let seen = seen.clone();
+        async move {
+            let at = Instant::now();
+            if let Ok(m) = serde_json::from_slice::<Value>(&body)
+                && let Some(id) = m["data"]["event"]["approvalId"].as_str()
+            {
+                seen.lock().unwrap().entry(id.to_owned()).or_insert(at);
+            }
+            axum::http::StatusCode::NO_CONTENT
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hooks", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, arrivals))
+}
+
+async fn bench_webhooks(backend: Backend, args: &Args) -> anyhow::Result<Value> {
+    let (_, running, key) = start_local(backend).await?;
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let (url, arrivals) = arrival_receiver().await?;
+    let r = http
+        .post(format!("{base}/v1/webhooks"))
+        .bearer_auth(&key)
+        .json(&json!({"url": url, "events": ["approval.approved"]}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        r.status() == 201,
+        "endpoint not created: {}",
+        r.text().await?
+    );
+    let creates = (0..args.requests)
+        .map(|_| (format!("{base}/v1/approvals"), approval_body()))
+        .collect();
+    let (_, _, created) = run_phase(&http, &key, args.concurrency, creates, 201).await?;
+    let ids: Vec<String> = created
+        .iter()
+        .filter_map(|a| a["id"].as_str().map(str::to_owned))
+        .collect();
+
+    // Each decision's send time, then when its webhook arrived.
+    let gate = Arc::new(Semaphore::new(args.concurrency));
+    let mut tasks = Vec::with_capacity(ids.len());
+    for id in ids.clone() {
+        let permit = gate.clone().acquire_owned().await?;
+        let (http, key, base) = (http.clone(), key.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let res = http
+                .post(format!("{base}/v1/approvals/{id}/decision"))
+                .bearer_auth(key)
+                .json(&json!({"decision": "approved"}))
+                .send()
+                .await?;
+            drop(permit);
+            anyhow::ensure!(res.status() == 200, "decision failed: {}", res.status());
+            Ok::<_, anyhow::Error>((id, sent))
+        }));
+    }
+    let mut sent = std::collections::HashMap::new();
+    for t in tasks {
+        let (id, at) = t.await??;
+        sent.insert(id, at);
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while arrivals.lock().unwrap().len() < ids.len() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "webhooks still missing after 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.shutdown().await;
+    let arrived = arrivals.lock().unwrap().clone();
+    let mut latency: Vec<Duration> = ids.iter().map(|id| arrived[id] - sent[id]).collect();
+    latency.sort();
+    let first = sent.values().min().copied().unwrap_or_else(Instant::now);
+    let last = arrived.values().max().copied().unwrap_or_else(Instant::now);
+    Ok(json!({
+        "db": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "webhooks": ids.len(),
+        "decision_to_webhook_p50_ms": percentile(&latency, 0.50),
+        "decision_to_webhook_p99_ms": percentile(&latency, 0.99),
+        "deliveries_per_sec": (ids.len() as f64 / (last - first).as_secs_f64()).round(),
+    }))
+}
+
 /// The local composition (system clock, background worker) over a fresh database, on
 /// port 0; returns it, the running server and an API key.
 async fn start_local(
@@ -213,24 +315,21 @@ async fn main() -> anyhow::Result<()> {
         other => anyhow::bail!("--db must be sqlite, postgres or both, not {other:?}"),
     };
     let mut results = Vec::new();
-    let timers = match args.scenario.as_str() {
-        "http" => false,
-        "timers" => true,
-        other => anyhow::bail!("--scenario must be http or timers, not {other:?}"),
+    let title = match args.scenario.as_str() {
+        "http" => "http create + decide over loopback",
+        "timers" => "timer lateness: deadline to approval.timed_out, local worker",
+        "webhooks" => "decision sent → approval.approved webhook received, local worker",
+        other => anyhow::bail!("--scenario must be http, timers or webhooks, not {other:?}"),
     };
     for b in backends {
-        results.push(if timers {
-            bench_timers(b, &args).await?
-        } else {
-            bench(b, &args).await?
+        results.push(match args.scenario.as_str() {
+            "timers" => bench_timers(b, &args).await?,
+            "webhooks" => bench_webhooks(b, &args).await?,
+            _ => bench(b, &args).await?,
         });
     }
     let report = json!({
-        "benchmark": if timers {
-            "timer lateness: deadline to approval.timed_out, local worker"
-        } else {
-            "http create + decide over loopback"
-        },
+        "benchmark": title,
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "concurrency": args.concurrency,
         "requests": args.requests,

@@ -2,6 +2,7 @@
 //! (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials chain), which is how the tests point
 //! them at the local emulator.
 
+pub mod push;
 pub mod timers;
 
 use aws_config::BehaviorVersion;

@@ -9,7 +9,9 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
-use crate::ports::{ApprovalStore, JobQueue, StoreError, TenantStore, WebhookStore};
+use crate::ports::{
+    ApprovalStore, ConnectionStore, JobQueue, StoreError, TenantStore, WebhookStore,
+};
 
 /// The ports one database provides.
 #[derive(Clone)]
@@ -18,6 +20,7 @@ pub struct Stores {
     pub jobs: Arc<dyn JobQueue>,
     pub tenants: Arc<dyn TenantStore>,
     pub webhooks: Arc<dyn WebhookStore>,
+    pub connections: Arc<dyn ConnectionStore>,
     pub backend: Backend,
 }
 

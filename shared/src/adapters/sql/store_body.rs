@@ -37,7 +37,8 @@ impl Store {
             approvals: me.clone(),
             jobs: me.clone(),
             tenants: me.clone(),
-            webhooks: me,
+            webhooks: me.clone(),
+            connections: me,
             backend: BACKEND,
         }
     }
@@ -121,6 +122,15 @@ fn decode_event(row: &<Db as sqlx::Database>::Row) -> Result<Event, StoreError> 
         prev_hash: row.try_get("prev_hash").map_err(db_err)?,
         hash: row.try_get("hash").map_err(db_err)?,
     })
+}
+
+/// The SQL condition that keeps a lane's jobs.
+fn lane_filter(lane: Lane) -> String {
+    match lane {
+        Lane::All => String::new(),
+        Lane::Main => format!("AND kind <> '{SEND_KIND}'"),
+        Lane::Sends => format!("AND kind = '{SEND_KIND}'"),
+    }
 }
 
 #[async_trait]
@@ -418,13 +428,9 @@ impl JobQueue for Store {
         let sql = format!(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 \
-             AND (lease_until IS NULL OR lease_until < $3) {lane} ORDER BY run_at LIMIT $4 {CLAIM_LOCK}) \
+             AND (lease_until IS NULL OR lease_until < $3) {lane} ORDER BY run_at, id LIMIT $4 {CLAIM_LOCK}) \
              RETURNING {JOB_COLUMNS}",
-            lane = match lane {
-                Lane::All => String::new(),
-                Lane::Main => format!("AND kind <> '{SEND_KIND}'"),
-                Lane::Sends => format!("AND kind = '{SEND_KIND}'"),
-            }
+            lane = lane_filter(lane)
         );
         let rows = sqlx::query(&sql)
             .bind(owner)
@@ -435,7 +441,9 @@ impl JobQueue for Store {
             .await
             .map_err(db_err)?;
         let mut jobs: Vec<Job> = rows.into_iter().map(decode_job).collect::<Result<_, _>>()?;
-        jobs.sort_by_key(|j| j.run_at);
+        // RETURNING does not keep the subquery's order. Ids sort by creation, so a
+        // request's jobs due at the same instant run in the order they were written.
+        jobs.sort_by(|a, b| (a.run_at, &a.id).cmp(&(b.run_at, &b.id)));
         Ok(jobs)
     }
 
@@ -491,11 +499,12 @@ impl JobQueue for Store {
         Ok(n == 1)
     }
 
-    async fn next_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        let row = sqlx::query(
+    async fn next_due_in(&self, lane: Lane) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let row = sqlx::query(&format!(
             "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > run_at \
-             THEN lease_until ELSE run_at END) AS due FROM jobs WHERE status = 'pending'",
-        )
+             THEN lease_until ELSE run_at END) AS due FROM jobs WHERE status = 'pending' {}",
+            lane_filter(lane)
+        ))
         .fetch_one(&self.pool)
         .await
         .map_err(db_err)?;

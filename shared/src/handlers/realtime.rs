@@ -1,0 +1,79 @@
+//! The realtime function: the live stream's API Gateway WebSocket API. `$connect`
+//! authenticates and records the connection with its filters; `$disconnect` forgets
+//! it. Messages go out from the fan-out (see `App::push_to_connections`).
+//!
+//! Browsers cannot set headers on a WebSocket, so the API key may come as the `token`
+//! query parameter as well as `Authorization: Bearer`.
+
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use serde_json::{Value, json};
+
+use crate::app::{App, AppError, StreamFilter};
+
+fn answer(status: u16, body: &str) -> Value {
+    json!({"statusCode": status, "body": body})
+}
+
+pub async fn handle(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Value {
+    let ctx = &event.request_context;
+    let Some(connection_id) = ctx.connection_id.as_deref() else {
+        return answer(400, "not a WebSocket event: no connectionId");
+    };
+    match ctx.route_key.as_deref() {
+        Some("$connect") => {
+            let query = |k: &str| event.query_string_parameters.first(k).map(str::to_owned);
+            let bearer = event
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, k)| k.trim().to_owned())
+                .or_else(|| query("token"));
+            let Some(key) = bearer.filter(|k| !k.is_empty()) else {
+                return answer(
+                    401,
+                    "send an API key as Authorization: Bearer <key> or ?token=<key>",
+                );
+            };
+            let caller = match app.authenticate(&key).await {
+                Ok(c) => c,
+                Err(AppError::Unauthorized) => return answer(401, "unknown API key"),
+                Err(e) => return failed(e),
+            };
+            let filter = match StreamFilter::parse(
+                query("approvalId"),
+                query("agentId"),
+                query("types").as_deref(),
+            ) {
+                Ok(f) => f,
+                Err(AppError::Invalid(errors)) => {
+                    let why: Vec<String> = errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect();
+                    return answer(400, &why.join("; "));
+                }
+                Err(e) => return failed(e),
+            };
+            match app
+                .open_stream_connection(&caller, connection_id, filter)
+                .await
+            {
+                Ok(()) => answer(200, "connected"),
+                Err(e) => failed(e),
+            }
+        }
+        Some("$disconnect") => match app.close_stream_connection(connection_id).await {
+            Ok(()) => answer(200, "disconnected"),
+            Err(e) => failed(e),
+        },
+        // The stream only talks one way.
+        _ => answer(200, "this stream only sends"),
+    }
+}
+
+fn failed(e: AppError) -> Value {
+    tracing::error!(error = %crate::telemetry::error_chain(&e), "realtime event failed");
+    answer(500, "internal error")
+}
