@@ -50,7 +50,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-fn parse<T: std::str::FromStr>(
+pub(crate) fn parse<T: std::str::FromStr>(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &'static str,
     default: T,

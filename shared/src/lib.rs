@@ -11,6 +11,8 @@ pub mod domain;
 #[cfg(feature = "aws")]
 pub mod handlers;
 pub mod http;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod local;
 pub mod ports;
 pub mod telemetry;

@@ -212,6 +212,10 @@ impl JobRunner {
         self.config.lane
     }
 
+    pub(super) fn app(&self) -> &App {
+        &self.app
+    }
+
     /// Claims one batch of due jobs, runs and settles each; returns the kinds of the
     /// jobs it claimed.
     pub async fn run_due(&self) -> Result<Vec<String>, AppError> {
@@ -284,7 +288,7 @@ impl JobRunner {
         }
     }
 
-    async fn run(&self, job: &Job) -> Outcome {
+    pub(super) async fn run(&self, job: &Job) -> Outcome {
         match job.kind.as_str() {
             EXPIRE | REMIND => match payload::<TimerFired>(job) {
                 Ok(timer) => match self.app.fire_timer(&timer).await {
@@ -333,7 +337,12 @@ impl JobRunner {
         }
     }
 
-    async fn settle(&self, job: &Job, owner: &str, outcome: Outcome) -> Result<(), AppError> {
+    pub(super) async fn settle(
+        &self,
+        job: &Job,
+        owner: &str,
+        outcome: Outcome,
+    ) -> Result<(), AppError> {
         let jobs = &self.app.jobs;
         let settled = match outcome {
             Outcome::Done => jobs.complete(&job.id, owner).await?,

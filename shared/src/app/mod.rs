@@ -4,6 +4,7 @@
 mod create;
 pub mod jobs;
 mod query;
+pub mod relay;
 mod stream;
 mod tenants;
 mod timers;

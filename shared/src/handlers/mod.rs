@@ -1,7 +1,10 @@
 //! What each Lambda function does with the events its trigger hands it. The binaries in
 //! `functions/` only build the adapters and call one of these.
 
+pub mod api;
+pub mod outbox;
 pub mod realtime;
+pub mod sweeper;
 pub mod timeout;
 
 /// Why a handler could not take an event.

@@ -3,6 +3,8 @@
 //! them at the local emulator.
 
 pub mod push;
+pub mod relay;
+pub mod secrets;
 pub mod timers;
 
 use aws_config::BehaviorVersion;

@@ -1,0 +1,466 @@
+//! Every function binary, started as Lambda starts it, answers its sample events from
+//! `events/` through the Lambda Runtime API: a loopback server here speaks that API
+//! (`/2018-06-01/runtime/invocation/next`, `…/response`, `…/error`) to the real
+//! process. The functions use a fresh PostgreSQL database and moto's server.
+//!
+//! Also prints each binary's size, its cold start (process start to first answer) and
+//! its resident memory after the first event. `GREENLIGHT_FUNCTIONS_DIR` points the
+//! test at other builds of the binaries (release ones, for figures worth quoting).
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use greenlight_tests::{Backend, aws, fresh_database, greenlight};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, oneshot};
+
+const KEY: &str = "gl_sample_key_0123456789";
+
+#[derive(Default)]
+struct Invocations {
+    queued: VecDeque<(String, Value)>,
+    waiting: HashMap<String, oneshot::Sender<Result<Value, Value>>>,
+}
+
+#[derive(Clone, Default)]
+struct RuntimeApi {
+    state: Arc<Mutex<Invocations>>,
+    arrived: Arc<Notify>,
+}
+
+async fn next(State(api): State<RuntimeApi>) -> Response {
+    loop {
+        let notified = api.arrived.notified();
+        if let Some((id, event)) = api.state.lock().unwrap().queued.pop_front() {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                "lambda-runtime-aws-request-id",
+                HeaderValue::from_str(&id).unwrap(),
+            );
+            let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis();
+            headers.insert(
+                "lambda-runtime-deadline-ms",
+                HeaderValue::from_str(&deadline.to_string()).unwrap(),
+            );
+            headers.insert(
+                "lambda-runtime-invoked-function-arn",
+                HeaderValue::from_static(
+                    "arn:aws:lambda:us-east-1:123456789012:function:greenlight-test",
+                ),
+            );
+            headers.insert(
+                "lambda-runtime-trace-id",
+                HeaderValue::from_static("Root=1-5759e988-bd862e3fe1be46a994272793"),
+            );
+            return (headers, axum::Json(event)).into_response();
+        }
+        notified.await;
+    }
+}
+
+async fn answered(api: &RuntimeApi, id: &str, outcome: Result<Value, Value>) -> StatusCode {
+    if let Some(tx) = api.state.lock().unwrap().waiting.remove(id) {
+        let _ = tx.send(outcome);
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn response(
+    State(api): State<RuntimeApi>,
+    Path(id): Path<String>,
+    body: String,
+) -> StatusCode {
+    answered(
+        &api,
+        &id,
+        Ok(serde_json::from_str(&body).unwrap_or(Value::String(body))),
+    )
+    .await
+}
+
+async fn error(State(api): State<RuntimeApi>, Path(id): Path<String>, body: String) -> StatusCode {
+    answered(
+        &api,
+        &id,
+        Err(serde_json::from_str(&body).unwrap_or(Value::String(body))),
+    )
+    .await
+}
+
+async fn init_error(body: String) -> StatusCode {
+    panic!("the function failed to start: {body}");
+}
+
+struct Function {
+    name: &'static str,
+    child: Child,
+    api: RuntimeApi,
+    started: Instant,
+    cold_start: Option<Duration>,
+    rss_kib: Option<u64>,
+    count: usize,
+}
+
+impl Function {
+    async fn start(name: &'static str, env: &HashMap<String, String>) -> Function {
+        let api = RuntimeApi::default();
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(api.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let started = Instant::now();
+        let child = Command::new(binary(name))
+            .envs(env)
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", format!("greenlight-{name}"))
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/greenlight-{name}"),
+            )
+            .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        Function {
+            name,
+            child,
+            api,
+            started,
+            cold_start: None,
+            rss_kib: None,
+            count: 0,
+        }
+    }
+
+    /// One invocation; `Err` is what the function reported as an error.
+    async fn invoke(&mut self, event: Value) -> Result<Value, Value> {
+        self.count += 1;
+        let id = format!("{}-{}", self.name, self.count);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut s = self.api.state.lock().unwrap();
+            s.waiting.insert(id.clone(), tx);
+            s.queued.push_back((id, event));
+        }
+        self.api.arrived.notify_waiters();
+        let outcome = tokio::time::timeout(Duration::from_secs(60), rx)
+            .await
+            .unwrap_or_else(|_| panic!("{} did not answer", self.name))
+            .unwrap();
+        if self.cold_start.is_none() {
+            self.cold_start = Some(self.started.elapsed());
+            self.rss_kib = rss_kib(self.child.id());
+        }
+        outcome
+    }
+
+    fn figures(&self) -> String {
+        let size = std::fs::metadata(binary(self.name))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        format!(
+            "| {} | {:.1} MB | {} ms | {} MB |",
+            self.name,
+            size as f64 / 1e6,
+            self.cold_start.map_or(0, |d| d.as_millis()),
+            self.rss_kib.map_or(0.0, |k| k as f64 / 1024.0).round()
+        )
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary(name: &str) -> PathBuf {
+    match std::env::var("GREENLIGHT_FUNCTIONS_DIR") {
+        Ok(dir) => PathBuf::from(dir).join(name),
+        Err(_) => PathBuf::from(match name {
+            "api" => env!("CARGO_BIN_EXE_api"),
+            "timeout" => env!("CARGO_BIN_EXE_timeout"),
+            "webhook-fanout" => env!("CARGO_BIN_EXE_webhook-fanout"),
+            "sweeper" => env!("CARGO_BIN_EXE_sweeper"),
+            "realtime" => env!("CARGO_BIN_EXE_realtime"),
+            other => panic!("no function {other}"),
+        }),
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn sample(file: &str) -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/");
+    let text =
+        std::fs::read_to_string(format!("{path}{file}")).unwrap_or_else(|e| panic!("{file}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// A sample event with the sample approval id replaced by `id`.
+fn sample_for(file: &str, id: &str) -> Value {
+    let text = sample(file)
+        .to_string()
+        .replace("apr_0000000000000000000000000000sample", id);
+    serde_json::from_str(&text).unwrap()
+}
+
+fn body(answer: &Value) -> Value {
+    serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+/// The outbox queue's messages, as the SQS event Lambda would hand over.
+async fn drain_queue(sqs: &aws_sdk_sqs::Client, url: &str) -> Value {
+    let mut records = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if got.is_empty() {
+            break;
+        }
+        for m in got {
+            records.push(json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1767268800000",
+                               "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1767268800001"},
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:greenlight-outbox",
+                "awsRegion": "us-east-1"
+            }));
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    json!({"Records": records})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_function_answers_its_sample_events() {
+    let db = fresh_database(Backend::Postgres).await;
+    let stores = greenlight::adapters::sql::connect(&db, 2).await.unwrap();
+    let local = greenlight::local::compose(
+        &stores,
+        Arc::new(greenlight::adapters::clock::SystemClock),
+        Arc::new(greenlight::adapters::ids::UuidIds),
+    );
+    local.ensure_default_tenant(Some(KEY)).await.unwrap();
+    let sdk = aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let scheduler = aws_sdk_scheduler::Client::new(&sdk);
+    let outbox = aws::queue(&sdk, "gl-outbox").await;
+    let group = aws::schedule_group(&sdk).await;
+    let env: HashMap<String, String> = [
+        ("GREENLIGHT_DATABASE_URL", db.as_str()),
+        ("GREENLIGHT_OUTBOX_QUEUE_URL", outbox.as_str()),
+        (
+            "GREENLIGHT_TIMER_QUEUE_URL",
+            aws::queue(&sdk, "gl-timers").await.as_str(),
+        ),
+        ("GREENLIGHT_SCHEDULE_GROUP", group.as_str()),
+        (
+            "GREENLIGHT_TIMEOUT_FUNCTION_ARN",
+            "arn:aws:lambda:us-east-1:123456789012:function:greenlight-timeout",
+        ),
+        (
+            "GREENLIGHT_SCHEDULER_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/greenlight-scheduler",
+        ),
+        ("AWS_ENDPOINT_URL", aws::endpoint().as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+
+    // Each starts just before its first event, so its cold start is its own.
+    let mut api = Function::start("api", &env).await;
+    // api: health, create (which relays its jobs to the outbox queue), read.
+    let health = api.invoke(sample("api-health.json")).await.unwrap();
+    assert_eq!(health["statusCode"], 200, "{health}");
+    let created = api
+        .invoke(sample("api-create-approval.json"))
+        .await
+        .unwrap();
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let id = body(&created)["id"].as_str().unwrap().to_owned();
+    let again = api
+        .invoke(sample("api-create-approval.json"))
+        .await
+        .unwrap();
+    assert_eq!(body(&again)["id"], json!(id), "the Idempotency-Key replays");
+    let read = api
+        .invoke(sample_for("api-get-approval.json", &id))
+        .await
+        .unwrap();
+    assert_eq!(
+        (read["statusCode"].as_i64(), body(&read)["status"].as_str()),
+        (Some(200), Some("PENDING"))
+    );
+
+    // webhook-fanout: the relayed jobs (fan-out, and the deadline handed to the
+    // scheduler), then the sample batch, whose second message is malformed.
+    let relayed = drain_queue(&sqs, &outbox).await;
+    assert_eq!(relayed["Records"].as_array().unwrap().len(), 2, "{relayed}");
+    let mut fanout = Function::start("webhook-fanout", &env).await;
+    let ran = fanout.invoke(relayed).await.unwrap();
+    assert_eq!(ran, json!({"batchItemFailures": []}));
+    let schedule = scheduler
+        .get_schedule()
+        .group_name(&group)
+        .name(format!("{id}-expire-l0"))
+        .send()
+        .await
+        .expect("the deadline is scheduled");
+    let input: Value = serde_json::from_str(schedule.target().unwrap().input().unwrap()).unwrap();
+    let sample_batch = fanout
+        .invoke(sample("webhook-fanout-sqs.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        sample_batch,
+        json!({"batchItemFailures": [{"itemIdentifier": "f1ae3bd2-0d2e-4d0c-9f6d-2ccd3a9fbd52"}]}),
+        "only the malformed message fails"
+    );
+
+    // timeout: the schedule's own input comes early (the deadline is an hour away):
+    // set again; the sample shapes answer too.
+    let mut timeout = Function::start("timeout", &env).await;
+    let early = timeout.invoke(input).await.unwrap();
+    assert_eq!(early["outcome"], "setAgain", "{early}");
+    let scheduled = timeout
+        .invoke(sample_for("timeout-schedule.json", &id))
+        .await
+        .unwrap();
+    assert!(scheduled["outcome"].is_string(), "{scheduled}");
+    let batch = timeout
+        .invoke(sample_for("timeout-sqs.json", &id))
+        .await
+        .unwrap();
+    assert_eq!(batch, json!({"batchItemFailures": []}), "{batch}");
+    let unknown = timeout.invoke(json!({"hello": "world"})).await;
+    assert!(
+        unknown.is_err(),
+        "an unknown Scheduler input is an error: {unknown:?}"
+    );
+
+    // A decision relays the timers' removal; the fan-out deletes the schedule.
+    let decided = api
+        .invoke(sample_for("api-decide.json", &id))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            decided["statusCode"].as_i64(),
+            body(&decided)["status"].as_str()
+        ),
+        (Some(200), Some("APPROVED"))
+    );
+    let ran = fanout
+        .invoke(drain_queue(&sqs, &outbox).await)
+        .await
+        .unwrap();
+    assert_eq!(ran, json!({"batchItemFailures": []}));
+    let gone = scheduler
+        .get_schedule()
+        .group_name(&group)
+        .name(format!("{id}-expire-l0"))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the decision removed the schedule");
+
+    // sweeper: nothing overdue; relays whatever is due.
+    let mut sweeper = Function::start("sweeper", &env).await;
+    let swept = sweeper
+        .invoke(sample("sweeper-schedule.json"))
+        .await
+        .unwrap();
+    assert_eq!(swept["expired"], 0, "{swept}");
+
+    // realtime: connect with the key in the query string, then disconnect.
+    let mut realtime = Function::start("realtime", &env).await;
+    let connected = realtime
+        .invoke(sample("realtime-connect.json"))
+        .await
+        .unwrap();
+    assert_eq!(connected["statusCode"], 200, "{connected}");
+    assert_eq!(
+        stores
+            .connections
+            .connections("default")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let left = realtime
+        .invoke(sample("realtime-disconnect.json"))
+        .await
+        .unwrap();
+    assert_eq!(left["statusCode"], 200);
+    assert!(
+        stores
+            .connections
+            .connections("default")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    println!("| function | binary | cold start | resident memory after the first event |");
+    println!("|---|---|---|---|");
+    for f in [&api, &fanout, &timeout, &sweeper, &realtime] {
+        println!("{}", f.figures());
+    }
+}

@@ -1,0 +1,56 @@
+//! The outbox queue on AWS: relayed jobs as SQS messages, ten to a batch.
+
+use async_trait::async_trait;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+use crate::ports::{Relay, RelayError, Relayed};
+
+pub struct SqsRelay {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsRelay {
+    pub fn new(sdk: &aws_config::SdkConfig, queue_url: &str) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            queue_url: queue_url.to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl Relay for SqsRelay {
+    async fn publish(&self, jobs: &[Relayed]) -> Result<(), RelayError> {
+        for chunk in jobs.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(serde_json::to_string(r).expect("messages serialize"))
+                        .build()
+                        .map_err(|e| RelayError(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let sent = self
+                .sqs
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| RelayError(crate::telemetry::error_chain(&e)))?;
+            if let Some(first) = sent.failed.first() {
+                return Err(RelayError(format!(
+                    "{} of {} messages refused: {}",
+                    sent.failed.len(),
+                    chunk.len(),
+                    first.message.as_deref().unwrap_or("no reason given")
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,30 @@
+//! The api function: the same router as the local server, and after each change a
+//! relay of the outbox jobs it wrote, before the answer leaves (nothing runs after a
+//! Lambda invocation returns).
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+use crate::app::App;
+use crate::app::relay::OutboxRelay;
+
+pub fn router(app: App, relay: OutboxRelay) -> Router {
+    crate::http::router(app).layer(middleware::from_fn_with_state(relay, relay_after_changes))
+}
+
+async fn relay_after_changes(
+    State(relay): State<OutboxRelay>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let response = next.run(req).await;
+    if changes && let Err(e) = relay.relay_due().await {
+        // The answer stands: what is not relayed now, the sweeper relays.
+        tracing::error!(error = %crate::telemetry::error_chain(&e), "relay after a change failed");
+    }
+    response
+}

@@ -1,0 +1,20 @@
+//! The sweeper function, run every minute: finishes deadlines whose timers were lost,
+//! and relays the outbox jobs that are due (retries) or whose relay was lost.
+
+use serde_json::{Value, json};
+
+use super::HandlerError;
+use crate::app::App;
+use crate::app::relay::OutboxRelay;
+
+/// How late a pending request must be before the sweeper expires it in place of its
+/// timer (which normally lands within seconds).
+const GRACE_SECONDS: i64 = 60;
+
+pub async fn handle(app: &App, relay: &OutboxRelay) -> Result<Value, HandlerError> {
+    let expired = app
+        .sweep_overdue(chrono::Duration::seconds(GRACE_SECONDS), 500)
+        .await?;
+    let relayed = relay.relay_due().await?;
+    Ok(json!({"expired": expired, "relayed": relayed}))
+}

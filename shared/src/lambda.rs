@@ -1,0 +1,280 @@
+//! The AWS composition: what every Lambda function builds once per container, from its
+//! environment. The binaries in `functions/aws` call `Lambda::from_env` and then run
+//! one handler.
+
+use std::sync::Arc;
+
+use crate::adapters::aws::push::ApiGatewayPusher;
+use crate::adapters::aws::relay::SqsRelay;
+use crate::adapters::aws::secrets;
+use crate::adapters::aws::timers::{AwsTimers, AwsTimersConfig};
+use crate::adapters::changes::BroadcastFeed;
+use crate::adapters::clock::SystemClock;
+use crate::adapters::http_sender::HttpSender;
+use crate::adapters::ids::UuidIds;
+use crate::adapters::sql;
+use crate::app::jobs::{JobRunner, RunnerConfig};
+use crate::app::relay::OutboxRelay;
+use crate::app::{App, Timers};
+use crate::config::{ConfigError, parse, redact_url};
+
+/// Where the database is: a URL, or the cluster's host and the Secrets Manager secret
+/// with its credentials (what the template passes).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    Url(String),
+    Secret {
+        arn: String,
+        host: String,
+        port: u16,
+        name: String,
+    },
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Url(u) => write!(f, "Url({})", redact_url(u)),
+            Database::Secret {
+                arn,
+                host,
+                port,
+                name,
+            } => {
+                write!(
+                    f,
+                    "Secret {{ arn: {arn}, host: {host}, port: {port}, name: {name} }}"
+                )
+            }
+        }
+    }
+}
+
+/// Every function's settings; all functions of a stack get the same ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaConfig {
+    pub database: Database,
+    /// `GREENLIGHT_DB_MAX_CONNECTIONS`, default 2: one container serves one event at a time.
+    pub max_connections: u32,
+    /// `GREENLIGHT_OUTBOX_QUEUE_URL`: where committed jobs are relayed.
+    pub outbox_queue_url: String,
+    /// `GREENLIGHT_SCHEDULE_GROUP`, `GREENLIGHT_TIMEOUT_FUNCTION_ARN`,
+    /// `GREENLIGHT_SCHEDULER_ROLE_ARN`, `GREENLIGHT_TIMER_QUEUE_URL`.
+    pub timers: AwsTimersConfig,
+    /// `GREENLIGHT_WEBSOCKET_ENDPOINT`: the live stream's WebSocket API management URL.
+    pub websocket_endpoint: Option<String>,
+    /// `GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE`, default `false`.
+    pub webhooks_allow_private: bool,
+}
+
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<String, ConfigError> {
+    lookup(name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError {
+            name,
+            value: String::new(),
+            reason: "must be set".into(),
+        })
+}
+
+impl LambdaConfig {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database = match lookup("GREENLIGHT_DATABASE_URL").filter(|v| !v.is_empty()) {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Url(url)
+            }
+            Some(url) => {
+                return Err(ConfigError {
+                    name: "GREENLIGHT_DATABASE_URL",
+                    value: redact_url(&url),
+                    reason: "must be a postgres:// URL on AWS".into(),
+                });
+            }
+            None => Database::Secret {
+                arn: required(&lookup, "GREENLIGHT_DATABASE_SECRET_ARN")?,
+                host: required(&lookup, "GREENLIGHT_DATABASE_HOST")?,
+                port: parse(&lookup, "GREENLIGHT_DATABASE_PORT", 5432u16)?,
+                name: parse(&lookup, "GREENLIGHT_DATABASE_NAME", "greenlight".to_owned())?,
+            },
+        };
+        let max_connections = parse(&lookup, "GREENLIGHT_DB_MAX_CONNECTIONS", 2u32)?;
+        if max_connections == 0 {
+            return Err(ConfigError {
+                name: "GREENLIGHT_DB_MAX_CONNECTIONS",
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(Self {
+            database,
+            max_connections,
+            outbox_queue_url: required(&lookup, "GREENLIGHT_OUTBOX_QUEUE_URL")?,
+            timers: AwsTimersConfig {
+                schedule_group: required(&lookup, "GREENLIGHT_SCHEDULE_GROUP")?,
+                target_arn: required(&lookup, "GREENLIGHT_TIMEOUT_FUNCTION_ARN")?,
+                role_arn: required(&lookup, "GREENLIGHT_SCHEDULER_ROLE_ARN")?,
+                delay_queue_url: required(&lookup, "GREENLIGHT_TIMER_QUEUE_URL")?,
+            },
+            websocket_endpoint: lookup("GREENLIGHT_WEBSOCKET_ENDPOINT").filter(|v| !v.is_empty()),
+            webhooks_allow_private: parse(&lookup, "GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE", false)?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("database credentials: {0}")]
+    Credentials(String),
+    #[error("database")]
+    Store(#[from] crate::ports::StoreError),
+}
+
+/// What a function container holds between invocations.
+#[derive(Clone)]
+pub struct Lambda {
+    pub app: App,
+    pub relay: OutboxRelay,
+    pub runner: JobRunner,
+}
+
+/// A function's cold start: logs as Lambda asks (`AWS_LAMBDA_LOG_LEVEL`,
+/// `AWS_LAMBDA_LOG_FORMAT`), then everything built from the environment. A bad setting
+/// is logged with the variable's name and ends the start, which Lambda reports as an
+/// init error.
+pub async fn start() -> Result<Lambda, StartError> {
+    crate::telemetry::init(|k| std::env::var(k).ok());
+    Lambda::from_env().await.inspect_err(|e| {
+        tracing::error!(error = %crate::telemetry::error_chain(e), "the function cannot start");
+    })
+}
+
+impl Lambda {
+    /// Builds everything from the environment. Migrations run here, at each cold start:
+    /// applied ones are skipped, and PostgreSQL's advisory lock keeps two starting
+    /// containers from running the same one.
+    pub async fn from_env() -> Result<Self, StartError> {
+        let config = LambdaConfig::from_env()?;
+        let sdk = crate::adapters::aws::config_loader().load().await;
+        Self::compose(&config, &sdk).await
+    }
+
+    pub async fn compose(
+        config: &LambdaConfig,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, StartError> {
+        let url = match &config.database {
+            Database::Url(u) => u.clone(),
+            Database::Secret {
+                arn,
+                host,
+                port,
+                name,
+            } => secrets::database_url(sdk, arn, host, *port, name)
+                .await
+                .map_err(StartError::Credentials)?,
+        };
+        let stores = sql::connect(&url, config.max_connections).await?;
+        let clock = Arc::new(SystemClock);
+        let app = App {
+            approvals: stores.approvals.clone(),
+            jobs: stores.jobs.clone(),
+            tenants: stores.tenants.clone(),
+            clock: clock.clone(),
+            ids: Arc::new(UuidIds),
+            changes: Arc::new(BroadcastFeed::new()),
+            timers: Timers::External(Arc::new(AwsTimers::new(sdk, config.timers.clone(), clock))),
+            webhooks: stores.webhooks.clone(),
+            sender: Arc::new(HttpSender::new(config.webhooks_allow_private)),
+            connections: stores.connections.clone(),
+            pusher: config
+                .websocket_endpoint
+                .as_deref()
+                .map(|e| Arc::new(ApiGatewayPusher::new(sdk, e)) as Arc<dyn crate::ports::Pusher>),
+        };
+        let relay = OutboxRelay::new(
+            app.clone(),
+            Arc::new(SqsRelay::new(sdk, &config.outbox_queue_url)),
+        );
+        let runner = JobRunner::new(app.clone(), RunnerConfig::default());
+        Ok(Self { app, relay, runner })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<LambdaConfig, ConfigError> {
+        let base = [
+            ("GREENLIGHT_OUTBOX_QUEUE_URL", "https://sqs/outbox"),
+            ("GREENLIGHT_TIMER_QUEUE_URL", "https://sqs/timers"),
+            ("GREENLIGHT_SCHEDULE_GROUP", "greenlight"),
+            (
+                "GREENLIGHT_TIMEOUT_FUNCTION_ARN",
+                "arn:aws:lambda:eu-west-1:1:function:t",
+            ),
+            ("GREENLIGHT_SCHEDULER_ROLE_ARN", "arn:aws:iam::1:role/s"),
+        ];
+        let map: HashMap<String, String> = base
+            .iter()
+            .chain(pairs)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        LambdaConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn the_database_comes_from_a_url_or_a_secret() {
+        let c = cfg(&[("GREENLIGHT_DATABASE_URL", "postgres://u:p@h/db")]).unwrap();
+        assert_eq!(c.database, Database::Url("postgres://u:p@h/db".into()));
+        assert_eq!(c.max_connections, 2);
+        assert!(!c.webhooks_allow_private);
+        let c = cfg(&[
+            ("GREENLIGHT_DATABASE_SECRET_ARN", "arn:secret"),
+            ("GREENLIGHT_DATABASE_HOST", "cluster.example"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database,
+            Database::Secret {
+                arn: "arn:secret".into(),
+                host: "cluster.example".into(),
+                port: 5432,
+                name: "greenlight".into()
+            }
+        );
+    }
+
+    #[test]
+    fn missing_or_bad_settings_are_named() {
+        assert_eq!(cfg(&[]).unwrap_err().name, "GREENLIGHT_DATABASE_SECRET_ARN");
+        assert_eq!(
+            cfg(&[("GREENLIGHT_DATABASE_URL", "sqlite://x.db")])
+                .unwrap_err()
+                .name,
+            "GREENLIGHT_DATABASE_URL"
+        );
+        let e = cfg(&[
+            ("GREENLIGHT_DATABASE_URL", "postgres://h/db"),
+            ("GREENLIGHT_DB_MAX_CONNECTIONS", "many"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.name, "GREENLIGHT_DB_MAX_CONNECTIONS");
+        let map: HashMap<&str, &str> = [("GREENLIGHT_DATABASE_URL", "postgres://h/db")].into();
+        let e = LambdaConfig::from_lookup(|k| map.get(k).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(
+            (e.name, e.reason.as_str()),
+            ("GREENLIGHT_OUTBOX_QUEUE_URL", "must be set")
+        );
+    }
+}

@@ -1,0 +1,21 @@
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// An outbox job handed to a queue: which job, and the lease its runner settles under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Relayed {
+    pub job_id: String,
+    pub owner: String,
+}
+
+/// Where committed outbox jobs go to be run elsewhere (an SQS queue on AWS). Publishing
+/// twice is harmless: the runner finds the job settled, or settles it under the lease.
+#[async_trait]
+pub trait Relay: Send + Sync {
+    async fn publish(&self, jobs: &[Relayed]) -> Result<(), RelayError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the outbox queue refused the jobs: {0}")]
+pub struct RelayError(pub String);
