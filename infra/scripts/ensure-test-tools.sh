@@ -5,7 +5,8 @@
 #     SDK at: started at 127.0.0.1:5000 unless something answers there already (its
 #     log is ~/.cache/greenlight/moto.log);
 #   - `standardwebhooks`, the Standard Webhooks project's own Python library, which the
-#     webhook tests verify Greenlight's signatures with.
+#     webhook tests verify Greenlight's signatures with;
+#   - `cfn-lint` and the SAM CLI, which check template.yaml.
 # Prints the venv's python for GREENLIGHT_TEST_PYTHON on stdout.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ PORT="${GREENLIGHT_MOTO_PORT:-5000}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/greenlight"
 VENV="$CACHE/test-venv"
 # Pinned so a new release cannot change the tools under the tests.
-PACKAGES=('moto[server]==5.1.*' 'standardwebhooks==1.*')
+PACKAGES=('moto[server]==5.1.*' 'standardwebhooks==1.*' 'cfn-lint==1.*' 'aws-sam-cli==1.*')
 WAIT_SECONDS=30
 
 log() { echo "ensure-test-tools: $*" >&2; }
@@ -31,7 +32,8 @@ command -v python3 >/dev/null 2>&1 || die "python3 is needed for the test tools 
 command -v curl >/dev/null 2>&1 || die "curl is needed to check moto (Debian: apt-get install curl)"
 
 mkdir -p "$CACHE"
-if ! "$VENV/bin/python" -c 'import moto.server, standardwebhooks' >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c 'import moto.server, standardwebhooks' >/dev/null 2>&1 ||
+    [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/sam" ]; then
     log "installing ${PACKAGES[*]} into $VENV"
     python3 -m venv "$VENV" || die "could not create a venv (Debian: apt-get install python3-venv)"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PACKAGES[@]}" ||

@@ -23,10 +23,15 @@ cargo --version >&2
 step "PostgreSQL at 127.0.0.1:5432"
 bash infra/scripts/ensure-postgres.sh
 
-step "Test tools: the AWS emulator (moto) at 127.0.0.1:5000, the Standard Webhooks library"
+step "Test tools: the AWS emulator (moto) at 127.0.0.1:5000, the Standard Webhooks library, cfn-lint, SAM CLI"
 GREENLIGHT_TEST_PYTHON="$(bash infra/scripts/ensure-test-tools.sh)"
 export GREENLIGHT_TEST_PYTHON
 export GREENLIGHT_TEST_AWS_ENDPOINT="${GREENLIGHT_TEST_AWS_ENDPOINT:-http://127.0.0.1:5000}"
+
+step "template.yaml: cfn-lint and sam validate --lint"
+TOOLS="$(dirname "$GREENLIGHT_TEST_PYTHON")"
+"$TOOLS/cfn-lint" template.yaml
+SAM_CLI_TELEMETRY=0 "$TOOLS/sam" validate --lint --region us-east-1
 
 step "Dropping leftover test databases (gl_test_*)"
 # Every PostgreSQL test makes its own database; they are not dropped afterwards.

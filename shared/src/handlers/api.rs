@@ -22,9 +22,8 @@ async fn relay_after_changes(
 ) -> Response {
     let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let response = next.run(req).await;
-    if changes && let Err(e) = relay.relay_due().await {
-        // The answer stands: what is not relayed now, the sweeper relays.
-        tracing::error!(error = %crate::telemetry::error_chain(&e), "relay after a change failed");
+    if changes {
+        super::relay_quietly(&relay).await;
     }
     response
 }

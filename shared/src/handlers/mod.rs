@@ -17,3 +17,11 @@ pub enum HandlerError {
     #[error("handling failed")]
     Failed(#[from] crate::app::AppError),
 }
+
+/// Relays the outbox jobs an invocation wrote before it returns (nothing runs after).
+/// A failure only delays them: the sweeper relays what is left within a minute.
+pub async fn relay_quietly(relay: &crate::app::relay::OutboxRelay) {
+    if let Err(e) = relay.relay_due().await {
+        tracing::error!(error = %crate::telemetry::error_chain(&e), "relay failed");
+    }
+}

@@ -6,11 +6,12 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let l = greenlight::lambda::start().await?;
-    let app = &l.app;
+    let (app, relay) = (&l.app, &l.relay);
     lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| async move {
-        greenlight::handlers::timeout::handle(app, e.payload)
-            .await
-            .map_err(lambda_runtime::Error::from)
+        let answer = greenlight::handlers::timeout::handle(app, e.payload).await;
+        // What the timer changed (an escalation's timers, its webhooks) goes out now.
+        greenlight::handlers::relay_quietly(relay).await;
+        answer.map_err(lambda_runtime::Error::from)
     }))
     .await
 }
