@@ -80,11 +80,13 @@ async fn insert_event(
     Ok(())
 }
 
+/// Inserts jobs; one whose id is already there (written by a step that ran twice) is
+/// left as it is.
 async fn insert_jobs(tx: &mut sqlx::Transaction<'_, Db>, jobs: &[NewJob]) -> Result<(), StoreError> {
     for j in jobs {
         sqlx::query(
             "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, max_attempts, status, approval_id) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, 'pending', $7)",
+             VALUES ($1, $2, $3, $4, $5, 0, $6, 'pending', $7) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&j.id)
         .bind(&j.tenant_id)

@@ -84,24 +84,6 @@ fn bind_endpoint<'q>(
         .bind(to_ts(e.updated_at))
 }
 
-async fn insert_job_once(tx: &mut sqlx::Transaction<'_, Db>, j: &NewJob) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, attempts, max_attempts, status, approval_id) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6, 'pending', $7) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&j.id)
-    .bind(&j.tenant_id)
-    .bind(&j.kind)
-    .bind(Json(&j.payload))
-    .bind(to_ts(j.run_at))
-    .bind(j.max_attempts)
-    .bind(&j.approval_id)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
 #[async_trait]
 impl WebhookStore for Store {
     async fn insert_endpoint(&self, e: &Endpoint) -> Result<(), StoreError> {
@@ -263,7 +245,7 @@ impl WebhookStore for Store {
             .await
             .map_err(db_err)?;
             if inserted.rows_affected() == 1 {
-                insert_job_once(&mut tx, job).await?;
+                insert_jobs(&mut tx, std::slice::from_ref(job)).await?;
             }
         }
         tx.commit().await.map_err(db_err)?;
@@ -378,7 +360,7 @@ impl WebhookStore for Store {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-            insert_job_once(&mut tx, job).await?;
+            insert_jobs(&mut tx, std::slice::from_ref(job)).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(())

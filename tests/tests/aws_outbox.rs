@@ -1,0 +1,174 @@
+//! The outbox on AWS, against the local emulator: committed jobs relayed to an SQS
+//! queue under a lease, run by the queue's consumer and settled under that lease, a lost
+//! relay recovered when the lease runs out; and database credentials read from
+//! Secrets Manager.
+
+use std::sync::Arc;
+
+use aws_lambda_events::sqs::SqsEvent;
+use chrono::Duration;
+use greenlight::adapters::aws::relay::SqsRelay;
+use greenlight::adapters::aws::secrets;
+use greenlight::app::relay::{OutboxRelay, RELAY_LEASE};
+use greenlight::handlers::outbox;
+use greenlight::ports::JobStatus;
+use greenlight_tests::receiver::Receiver;
+use greenlight_tests::{Backend, approval_body, aws, greenlight, spawn_app};
+use serde_json::{Value, json};
+
+/// Takes every message off the queue, as the SQS event Lambda would hand over.
+async fn take_all(sqs: &aws_sdk_sqs::Client, url: &str) -> SqsEvent {
+    let mut records = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if got.is_empty() {
+            break;
+        }
+        for m in got {
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+            records.push(json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "eventSource": "aws:sqs",
+                "awsRegion": "us-east-1"
+            }));
+        }
+    }
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
+    let sdk = aws::sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = aws::queue(&sdk, "gl-outbox").await;
+    let app = spawn_app(Backend::Postgres).await;
+    let relay = OutboxRelay::new(app.app.clone(), Arc::new(SqsRelay::new(&sdk, &queue)));
+    let rx = Receiver::start().await;
+    let hook = app
+        .post(
+            "/v1/webhooks",
+            &json!({"url": rx.url("/hooks"), "events": ["approval.*"]}),
+        )
+        .await;
+    assert_eq!(hook.status, 201);
+
+    let id = app.create(&approval_body()).await;
+    // The creation's fan-out job (its deadline is an hour away, not due).
+    assert_eq!(relay.relay_due().await.unwrap(), 1);
+    assert_eq!(
+        relay.relay_due().await.unwrap(),
+        0,
+        "leased: not relayed twice"
+    );
+    let batch = take_all(&sqs, &queue).await;
+    assert_eq!(batch.records.len(), 1);
+    let message: Value = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
+    assert!(
+        message["owner"].as_str().unwrap().starts_with("relay:"),
+        "{message}"
+    );
+    let job_id = message["jobId"].as_str().unwrap().to_owned();
+
+    // The consumer runs the fan-out, which writes a send job; relayed and run in turn.
+    let answer = outbox::handle(&app.runner, batch.clone()).await;
+    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(
+        app.stores
+            .jobs
+            .get_job(&job_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        JobStatus::Done
+    );
+    assert_eq!(relay.relay_due().await.unwrap(), 1, "the webhook send");
+    let answer = outbox::handle(&app.runner, take_all(&sqs, &queue).await).await;
+    assert!(answer.batch_item_failures.is_empty());
+    let got = rx.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].json()["data"]["event"]["approvalId"], json!(id));
+
+    // The same message again (SQS delivers at least once): nothing runs twice.
+    let again = outbox::handle(&app.runner, batch).await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(rx.received().len(), 1);
+
+    // A relay whose message is lost: once the lease runs out it is relayed again.
+    app.decide(&id, &json!({"decision": "approved"})).await;
+    assert_eq!(relay.relay_due().await.unwrap(), 1);
+    let _lost = take_all(&sqs, &queue).await;
+    app.clock
+        .advance(Duration::from_std(RELAY_LEASE).unwrap() + Duration::seconds(1));
+    assert_eq!(
+        relay.relay_due().await.unwrap(),
+        1,
+        "relayed again after the lease"
+    );
+    let answer = outbox::handle(&app.runner, take_all(&sqs, &queue).await).await;
+    assert!(answer.batch_item_failures.is_empty());
+    relay.relay_due().await.unwrap();
+    outbox::handle(&app.runner, take_all(&sqs, &queue).await).await;
+    let types: Vec<Value> = rx
+        .received()
+        .iter()
+        .map(|r| r.json()["type"].clone())
+        .collect();
+    assert_eq!(
+        types,
+        [json!("approval.created"), json!("approval.approved")]
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn database_credentials_come_from_secrets_manager() {
+    let sdk = aws::sdk_config().await;
+    let name = aws::unique("gl-db");
+    let created = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(&name)
+        .secret_string(
+            r#"{"username": "greenlight", "password": "p@ss/w:rd", "engine": "postgres"}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let url = secrets::database_url(
+        &sdk,
+        created.arn().unwrap(),
+        "cluster.example",
+        5432,
+        "greenlight",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        url,
+        "postgres://greenlight:p%40ss%2Fw%3Ard@cluster.example:5432/greenlight"
+    );
+    let missing = secrets::database_url(
+        &sdk,
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope",
+        "h",
+        5432,
+        "d",
+    )
+    .await;
+    assert!(missing.unwrap_err().contains("cannot read secret"));
+}
