@@ -19,7 +19,7 @@ use crate::app::{App, Timers};
 use crate::config::{ConfigError, parse, redact_url};
 
 /// Where the database is: a URL, or the cluster's host and the Secrets Manager secret
-/// with its credentials (what the template passes).
+/// (ARN or name) with its credentials (what the template passes).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Database {
     Url(String),
