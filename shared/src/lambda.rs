@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::adapters::aws::push::ApiGatewayPusher;
-use crate::adapters::aws::relay::SqsRelay;
+use crate::adapters::aws::relay::{SqsDeadLetters, SqsRelay};
 use crate::adapters::aws::secrets;
 use crate::adapters::aws::timers::{AwsTimers, AwsTimersConfig};
 use crate::adapters::changes::BroadcastFeed;
@@ -17,6 +17,7 @@ use crate::app::jobs::{JobRunner, RunnerConfig};
 use crate::app::relay::OutboxRelay;
 use crate::app::{App, Timers};
 use crate::config::{ConfigError, parse, redact_url};
+use crate::ports::DeadLetters;
 
 /// Where the database is: a URL, or the cluster's host and the Secrets Manager secret
 /// (ARN or name) with its credentials (what the template passes).
@@ -65,6 +66,9 @@ pub struct LambdaConfig {
     pub websocket_endpoint: Option<String>,
     /// `GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE`, default `false`.
     pub webhooks_allow_private: bool,
+    /// `GREENLIGHT_DEAD_LETTER_QUEUE_URL`: the dead-letter queue of the queue this
+    /// function reads, for messages no retry can help.
+    pub dead_letter_queue_url: Option<String>,
 }
 
 fn required(
@@ -120,6 +124,8 @@ impl LambdaConfig {
             },
             websocket_endpoint: lookup("GREENLIGHT_WEBSOCKET_ENDPOINT").filter(|v| !v.is_empty()),
             webhooks_allow_private: parse(&lookup, "GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE", false)?,
+            dead_letter_queue_url: lookup("GREENLIGHT_DEAD_LETTER_QUEUE_URL")
+                .filter(|v| !v.is_empty()),
         })
     }
 
@@ -144,6 +150,7 @@ pub struct Lambda {
     pub app: App,
     pub relay: OutboxRelay,
     pub runner: JobRunner,
+    pub dead_letters: Option<Arc<dyn DeadLetters>>,
 }
 
 /// A function's cold start: logs as Lambda asks (`AWS_LAMBDA_LOG_LEVEL`,
@@ -205,7 +212,16 @@ impl Lambda {
             Arc::new(SqsRelay::new(sdk, &config.outbox_queue_url)),
         );
         let runner = JobRunner::new(app.clone(), RunnerConfig::default());
-        Ok(Self { app, relay, runner })
+        let dead_letters = config
+            .dead_letter_queue_url
+            .as_deref()
+            .map(|url| Arc::new(SqsDeadLetters::new(sdk, url)) as Arc<dyn DeadLetters>);
+        Ok(Self {
+            app,
+            relay,
+            runner,
+            dead_letters,
+        })
     }
 }
 

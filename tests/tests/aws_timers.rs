@@ -247,7 +247,7 @@ async fn a_schedule_firing_early_hands_over_to_the_delay_queue_and_then_times_ou
     // EventBridge Scheduler invokes the function with the schedule's input as the event,
     // at 12:58: not due, so the timer goes on the delay queue for the last 120 s.
     app.clock.advance(Duration::seconds(58 * 60));
-    let early = timeout::handle(&app.app, input.clone())
+    let early = timeout::handle(&app.app, input.clone(), None)
         .await
         .expect("handled");
     assert_eq!(
@@ -268,7 +268,9 @@ async fn a_schedule_firing_early_hands_over_to_the_delay_queue_and_then_times_ou
             ("m-3".into(), input.to_string()),
         ],
     );
-    let response = timeout::handle(&app.app, batch).await.expect("handled");
+    let response = timeout::handle(&app.app, batch, None)
+        .await
+        .expect("handled");
     assert_eq!(
         response,
         json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]}),
@@ -283,11 +285,13 @@ async fn a_schedule_firing_early_hands_over_to_the_delay_queue_and_then_times_ou
     );
 
     // A late schedule delivery after the outcome changes nothing.
-    let late = timeout::handle(&app.app, input).await.expect("handled");
+    let late = timeout::handle(&app.app, input, None)
+        .await
+        .expect("handled");
     assert_eq!(late, json!({"outcome": "stale"}));
     assert!(
         matches!(
-            timeout::handle(&app.app, json!({"hello": "world"})).await,
+            timeout::handle(&app.app, json!({"hello": "world"}), None).await,
             Err(greenlight::handlers::HandlerError::Malformed(_))
         ),
         "an unknown Scheduler input is refused as malformed"
@@ -324,6 +328,7 @@ async fn a_near_deadline_goes_on_the_delay_queue_with_its_delay() {
             &aws.config.delay_queue_url,
             &[(message_id, arrived[0].body().unwrap().to_owned())],
         ),
+        None,
     )
     .await
     .expect("handled");
@@ -353,7 +358,9 @@ async fn an_escalation_replaces_the_level_schedules() {
         "tenantId": "default", "approvalId": id, "kind": "expire", "level": 0,
         "dueAt": "2026-01-01T13:00:00Z", "expectedVersion": 1
     });
-    let fired = timeout::handle(&app.app, input).await.expect("handled");
+    let fired = timeout::handle(&app.app, input, None)
+        .await
+        .expect("handled");
     assert_eq!(fired, json!({"outcome": "applied", "status": "PENDING"}));
     assert_eq!(
         app.drain_jobs().await,

@@ -298,6 +298,7 @@ async fn every_function_answers_its_sample_events() {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
     let outbox = aws::queue(&sdk, "gl-outbox").await;
+    let outbox_dlq = aws::queue(&sdk, "gl-outbox-dlq").await;
     let group = aws::schedule_group(&sdk).await;
     let env: HashMap<String, String> = [
         ("GREENLIGHT_DATABASE_URL", db.as_str()),
@@ -353,7 +354,12 @@ async fn every_function_answers_its_sample_events() {
     // scheduler), then the sample batch, whose second message is malformed.
     let relayed = drain_queue(&sqs, &outbox).await;
     assert_eq!(relayed["Records"].as_array().unwrap().len(), 2, "{relayed}");
-    let mut fanout = Function::start("webhook-fanout", &env).await;
+    let mut fanout_env = env.clone();
+    fanout_env.insert(
+        "GREENLIGHT_DEAD_LETTER_QUEUE_URL".into(),
+        outbox_dlq.clone(),
+    );
+    let mut fanout = Function::start("webhook-fanout", &fanout_env).await;
     let ran = fanout.invoke(relayed).await.unwrap();
     assert_eq!(ran, json!({"batchItemFailures": []}));
     let schedule = scheduler
@@ -370,9 +376,11 @@ async fn every_function_answers_its_sample_events() {
         .unwrap();
     assert_eq!(
         sample_batch,
-        json!({"batchItemFailures": [{"itemIdentifier": "f1ae3bd2-0d2e-4d0c-9f6d-2ccd3a9fbd52"}]}),
-        "only the malformed message fails"
+        json!({"batchItemFailures": []}),
+        "the malformed message went to the dead-letter queue, not back for retries"
     );
+    let buried = drain_queue(&sqs, &outbox_dlq).await;
+    assert_eq!(buried["Records"][0]["body"], "{\"not\": \"a relayed job\"}");
 
     // timeout: the schedule's own input comes early (the deadline is an hour away):
     // set again; the sample shapes answer too.

@@ -4,27 +4,21 @@
 //! relayed again when due, so its message is done; only a message that cannot be
 //! handled at all (the database is down) is left on the queue to come back.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
-use super::HandlerError;
+use super::{HandlerError, each_message};
 use crate::app::jobs::JobRunner;
-use crate::ports::Relayed;
+use crate::ports::{DeadLetters, Relayed};
 
-pub async fn handle(runner: &JobRunner, batch: SqsEvent) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for message in batch.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        let handled = match message.body.as_deref().map(serde_json::from_str::<Relayed>) {
-            Some(Ok(r)) => runner.run_relayed(&r).await.map_err(HandlerError::from),
-            Some(Err(e)) => Err(HandlerError::Malformed(format!("not a relayed job: {e}"))),
-            None => Err(HandlerError::Malformed("message has no body".into())),
-        };
-        if let Err(e) = handled {
-            tracing::error!(message = %id, error = %crate::telemetry::error_chain(&e), "outbox message failed");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-        }
-    }
-    response
+pub async fn handle(
+    runner: &JobRunner,
+    batch: SqsEvent,
+    dead_letters: Option<&dyn DeadLetters>,
+) -> SqsBatchResponse {
+    each_message(batch, dead_letters, |body| async move {
+        let relayed: Relayed = serde_json::from_str(&body)
+            .map_err(|e| HandlerError::Malformed(format!("not a relayed job: {e}")))?;
+        Ok(runner.run_relayed(&relayed).await?)
+    })
+    .await
 }

@@ -19,7 +19,7 @@ pub use changes::{ChangeFeed, Changed};
 pub use clock::Clock;
 pub use ids::{IdKind, Ids};
 pub use jobs::{Job, JobQueue, JobStatus, Lane, NewJob, SEND_KIND};
-pub use relay::{Relay, RelayError, Relayed};
+pub use relay::{DeadLetters, Relay, RelayError, Relayed};
 pub use scheduler::{Scheduler, SchedulerError};
 pub use stream::{ConnectionStore, PushError, Pusher, StreamConnection};
 pub use tenants::{ApiKey, Tenant, TenantStore};

@@ -19,3 +19,10 @@ pub trait Relay: Send + Sync {
 #[derive(Debug, thiserror::Error)]
 #[error("the outbox queue refused the jobs: {0}")]
 pub struct RelayError(pub String);
+
+/// Where a message no retry can help goes at once, with the reason (the queue's
+/// dead-letter queue on AWS), so it is neither lost nor retried.
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    async fn bury(&self, body: &str, reason: &str) -> Result<(), RelayError>;
+}

@@ -1,5 +1,5 @@
 //! The webhook-fanout function: the outbox queue's consumer (fan-out, webhook sends,
-//! timers handed to the scheduler).
+//! executor calls, timers handed to the scheduler, live-stream pushes).
 
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -7,11 +7,12 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let l = greenlight::lambda::start().await?;
-    let runner = &l.runner;
+    let (runner, relay, dead_letters) = (&l.runner, &l.relay, l.dead_letters.as_deref());
     lambda_runtime::run(service_fn(|e: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, lambda_runtime::Error>(
-            greenlight::handlers::outbox::handle(runner, e.payload).await,
-        )
+        let answer = greenlight::handlers::outbox::handle(runner, e.payload, dead_letters).await;
+        // What the jobs changed (an executor's report, its webhooks) goes out now.
+        greenlight::handlers::relay_quietly(relay).await;
+        Ok::<_, lambda_runtime::Error>(answer)
     }))
     .await
 }

@@ -1,9 +1,10 @@
-//! The outbox queue on AWS: relayed jobs as SQS messages, ten to a batch.
+//! The outbox queue on AWS: relayed jobs as SQS messages, ten to a batch; and the
+//! dead-letter queues that take malformed messages at once.
 
 use async_trait::async_trait;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
-use crate::ports::{Relay, RelayError, Relayed};
+use crate::ports::{DeadLetters, Relay, RelayError, Relayed};
 
 pub struct SqsRelay {
     sqs: aws_sdk_sqs::Client,
@@ -51,6 +52,43 @@ impl Relay for SqsRelay {
                 )));
             }
         }
+        Ok(())
+    }
+}
+
+/// A dead-letter queue: the message as it came, and why, in the `greenlight-reason`
+/// attribute.
+pub struct SqsDeadLetters {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsDeadLetters {
+    pub fn new(sdk: &aws_config::SdkConfig, queue_url: &str) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            queue_url: queue_url.to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl DeadLetters for SqsDeadLetters {
+    async fn bury(&self, body: &str, reason: &str) -> Result<(), RelayError> {
+        let reason = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(reason.chars().take(1000).collect::<String>())
+            .build()
+            .map_err(|e| RelayError(e.to_string()))?;
+        self.sqs
+            .send_message()
+            .queue_url(&self.queue_url)
+            // SQS refuses an empty body.
+            .message_body(if body.is_empty() { "(empty)" } else { body })
+            .message_attributes("greenlight-reason", reason)
+            .send()
+            .await
+            .map_err(|e| RelayError(crate::telemetry::error_chain(&e)))?;
         Ok(())
     }
 }
