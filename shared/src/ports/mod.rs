@@ -2,6 +2,7 @@
 
 mod approvals;
 mod changes;
+mod channels;
 mod clock;
 mod ids;
 mod jobs;
@@ -16,6 +17,7 @@ pub use approvals::{
     TransitionRecord,
 };
 pub use changes::{ChangeFeed, Changed};
+pub use channels::{Accepted, ChannelError, Email, EmailSender, Sms, SmsSender};
 pub use clock::Clock;
 pub use ids::{IdKind, Ids};
 pub use jobs::{Job, JobQueue, JobStatus, Lane, NewJob, SEND_KIND};

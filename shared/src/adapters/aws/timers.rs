@@ -159,30 +159,13 @@ impl Scheduler for AwsTimers {
     }
 }
 
-/// Throttling, server errors and the network may pass; anything else the service
-/// refused will be refused again.
 fn classify<E, R>(e: SdkError<E, R>) -> SchedulerError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let transient = [
-        "ThrottlingException",
-        "InternalServerException",
-        "ServiceUnavailable",
-        "RequestThrottled",
-    ];
-    let detail = crate::telemetry::error_chain(&e);
-    match &e {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or_default();
-            if transient.contains(&code) {
-                SchedulerError::Unavailable(format!("{code}: {detail}"))
-            } else {
-                SchedulerError::Refused(format!("{code}: {detail}"))
-            }
-        }
-        SdkError::ConstructionFailure(_) => SchedulerError::Refused(detail),
-        _ => SchedulerError::Unavailable(detail),
+    match super::transient(e) {
+        Ok(why) => SchedulerError::Unavailable(why),
+        Err(why) => SchedulerError::Refused(why),
     }
 }

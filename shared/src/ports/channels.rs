@@ -1,0 +1,44 @@
+use async_trait::async_trait;
+
+/// One email to one approver: both an HTML and a plain-text body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// One text message to one phone number (E.164).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sms {
+    pub to: String,
+    pub text: String,
+}
+
+/// What the provider calls the message it accepted (SES or SNS message id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub message_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelError {
+    /// Throttled, a network error, a 5xx: another attempt may go through.
+    #[error("the channel is unavailable: {0}")]
+    Unavailable(String),
+    /// This message will never go through as it is (an unverified sender, an invalid
+    /// number, a rejected address): the delivery fails with this reason.
+    #[error("the channel refused the message: {0}")]
+    Refused(String),
+}
+
+#[async_trait]
+pub trait EmailSender: Send + Sync {
+    async fn send_email(&self, email: &Email) -> Result<Accepted, ChannelError>;
+}
+
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    async fn send_sms(&self, sms: &Sms) -> Result<Accepted, ChannelError>;
+}
