@@ -7,7 +7,9 @@ pub mod error;
 pub mod event;
 pub mod form;
 pub mod limits;
+pub mod link;
 pub mod policy;
+pub mod slack;
 pub mod status;
 pub mod webhook;
 
