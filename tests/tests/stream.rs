@@ -40,6 +40,10 @@ impl Stream {
 
     /// The next message, skipping keep-alive comments; `None` after 3 s of nothing.
     async fn next(&mut self) -> Option<Message> {
+        self.next_within(Duration::from_secs(3)).await
+    }
+
+    async fn next_within(&mut self, patience: Duration) -> Option<Message> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let frame: String = self.buffer.drain(..end + 2).collect();
@@ -62,7 +66,7 @@ impl Stream {
                     data: serde_json::from_str(&data).expect("JSON data"),
                 });
             }
-            match tokio::time::timeout(Duration::from_secs(3), self.bytes.next()).await {
+            match tokio::time::timeout(patience, self.bytes.next()).await {
                 Ok(Some(Ok(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
                 _ => return None,
             }
@@ -175,6 +179,63 @@ async fn filters_narrow_the_stream(backend: Backend) {
         .send(reqwest::Method::GET, "/v1/stream", None, None)
         .await;
     assert_eq!(unauthorized.status, 401);
+    app.shutdown().await;
+}
+
+/// Positions are taken when events are written and seen when they commit. A stream
+/// that sent a later position before an earlier one committed would make a client that
+/// resumes after it skip the earlier event for good: the stream waits for the hole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_stream_waits_for_an_earlier_position_still_committing() {
+    use sqlx::Connection;
+    let app = spawn_app(Backend::Postgres).await;
+    let a = app.create(&approval_body()).await;
+    let mut live = Stream::open(&app, "", None).await;
+
+    let mut conn = sqlx::PgConnection::connect(&app.db_url).await.unwrap();
+    let mut held = conn.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO approval_events (tenant_id, approval_id, seq, id, type, data, snapshot, \
+         actor, source, occurred_at, prev_hash, hash) \
+         SELECT tenant_id, approval_id, 99, 'evt_held', 'approval.held', data, snapshot, actor, \
+         source, occurred_at, prev_hash, hash FROM approval_events WHERE approval_id = $1 AND seq = 1",
+    )
+    .bind(&a)
+    .execute(&mut *held)
+    .await
+    .unwrap();
+    let b = app.create(&approval_body()).await;
+    assert!(
+        live.next_within(Duration::from_millis(700)).await.is_none(),
+        "the later event waits while the earlier position is uncommitted"
+    );
+    held.commit().await.unwrap();
+    let first = live.next().await.expect("the earlier event");
+    let second = live.next().await.expect("then the later one");
+    assert_eq!(first.event, "approval.held");
+    assert_eq!(
+        (
+            second.event.as_str(),
+            second.data["data"]["event"]["approvalId"].clone()
+        ),
+        ("approval.created", json!(b))
+    );
+    assert!(first.id.parse::<i64>().unwrap() < second.id.parse::<i64>().unwrap());
+
+    // A position given up by a rolled-back transaction is waited for, then passed.
+    let mut conn = sqlx::PgConnection::connect(&app.db_url).await.unwrap();
+    let mut rolled_back = conn.begin().await.unwrap();
+    sqlx::query("SELECT nextval(pg_get_serial_sequence('approval_events', 'feed_seq'))")
+        .execute(&mut *rolled_back)
+        .await
+        .unwrap();
+    rolled_back.rollback().await.unwrap();
+    let c = app.create(&approval_body()).await;
+    let after_hole = live
+        .next_within(Duration::from_secs(5))
+        .await
+        .expect("delivered after the wait");
+    assert_eq!(after_hole.data["data"]["event"]["approvalId"], json!(c));
     app.shutdown().await;
 }
 

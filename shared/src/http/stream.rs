@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -24,6 +24,9 @@ use crate::ports::Changed;
 const PAGE: u32 = 200;
 /// The stream also re-reads the log this often, for events written by another process.
 const POLL: Duration = Duration::from_secs(1);
+/// How long the stream waits for a missing position to commit (see `Reader::settle`).
+const HOLE_WAIT: Duration = Duration::from_secs(2);
+const HOLE_POLL: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -42,13 +45,43 @@ pub struct StreamParams {
 struct Reader {
     app: App,
     tenant_id: String,
+    /// Sent up to here.
     cursor: i64,
+    /// Every position up to here is committed or given up on (see `settle`).
+    settled: i64,
+    /// Since when the position after `settled` has been missing.
+    hole_since: Option<Instant>,
     filter: StreamFilter,
     changes: broadcast::Receiver<Changed>,
     ready: VecDeque<(i64, Event)>,
 }
 
 impl Reader {
+    /// Moves `settled` over the positions taken since. Positions are handed out when an
+    /// event is written and become visible when its transaction commits, so a later
+    /// position can be visible before an earlier one: sending past a hole could skip an
+    /// event for good (the client resumes after the later one). So the stream stops at a
+    /// hole until it fills, and gives up on it after `HOLE_WAIT` (a rolled-back
+    /// transaction leaves a hole that never fills).
+    async fn settle(&mut self) -> Result<(), crate::ports::StoreError> {
+        for p in self
+            .app
+            .approvals
+            .feed_positions(self.settled, 1000)
+            .await?
+        {
+            if p != self.settled + 1 {
+                let since = *self.hole_since.get_or_insert_with(Instant::now);
+                if since.elapsed() < HOLE_WAIT {
+                    return Ok(());
+                }
+            }
+            self.settled = p;
+            self.hole_since = None;
+        }
+        Ok(())
+    }
+
     async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
         loop {
             if let Some((pos, e)) = self.ready.pop_front() {
@@ -58,26 +91,37 @@ impl Reader {
                     .data(event_message(&e).to_string());
                 return Some((Ok(message), self));
             }
-            match self
-                .app
-                .approvals
-                .feed(&self.tenant_id, self.cursor, PAGE)
-                .await
-            {
+            let read = match self.settle().await {
+                Ok(()) if self.settled > self.cursor => {
+                    self.app
+                        .approvals
+                        .feed(&self.tenant_id, self.cursor, self.settled, PAGE)
+                        .await
+                }
+                Ok(()) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            };
+            match read {
                 Ok(events) if !events.is_empty() => {
                     self.cursor = events.last().map_or(self.cursor, |(p, _)| *p);
                     self.ready
                         .extend(events.into_iter().filter(|(_, e)| self.filter.admits(e)));
                     continue;
                 }
-                Ok(_) => {}
+                // None of ours up to `settled`.
+                Ok(_) => self.cursor = self.cursor.max(self.settled),
                 Err(e) => {
                     tracing::error!(error = %crate::telemetry::error_chain(&e), "stream could not read the event log");
                 }
             }
-            // Wait for a change of this tenant, or poll.
+            // Wait for a change of this tenant, or poll; sooner while a hole is open.
+            let wait = if self.hole_since.is_some() {
+                HOLE_POLL
+            } else {
+                POLL
+            };
             let tenant = self.tenant_id.clone();
-            let _ = tokio::time::timeout(POLL, async {
+            let _ = tokio::time::timeout(wait, async {
                 loop {
                     match self.changes.recv().await {
                         Ok(c) if c.tenant_id != tenant => continue,
@@ -121,17 +165,15 @@ pub async fn stream(
             .ok_or_else(|| {
                 AppError::invalid("Last-Event-ID", "the id of a message of this stream")
             })?,
-        None => app
-            .approvals
-            .feed_head(&caller.tenant_id)
-            .await
-            .map_err(AppError::from)?,
+        None => app.approvals.feed_head().await.map_err(AppError::from)?,
     };
     let filter = StreamFilter::parse(p.approval_id, p.agent_id, p.types.as_deref())?;
     let reader = Reader {
         app,
         tenant_id: caller.tenant_id,
         cursor,
+        settled: cursor,
+        hole_since: None,
         filter,
         changes,
         ready: VecDeque::new(),

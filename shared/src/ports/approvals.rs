@@ -87,17 +87,21 @@ pub trait ApprovalStore: Send + Sync {
     /// In `seq` order.
     async fn events(&self, tenant_id: &str, approval_id: &str) -> Result<Vec<Event>, StoreError>;
 
-    /// The tenant's events after position `after` of its feed, in feed order, with
+    /// The tenant's events at feed positions in `(after, up_to]`, in feed order, with
     /// their positions: the live stream's source and its `Last-Event-ID`.
     async fn feed(
         &self,
         tenant_id: &str,
         after: i64,
+        up_to: i64,
         limit: u32,
     ) -> Result<Vec<(i64, Event)>, StoreError>;
 
-    /// The feed's last position (0 when empty).
-    async fn feed_head(&self, tenant_id: &str) -> Result<i64, StoreError>;
+    /// The feed positions taken after `after`, across all tenants, in order.
+    async fn feed_positions(&self, after: i64, limit: u32) -> Result<Vec<i64>, StoreError>;
+
+    /// The feed's last position, across all tenants (0 when empty).
+    async fn feed_head(&self) -> Result<i64, StoreError>;
 
     /// Pending requests whose current deadline is at or before `before`, oldest first.
     async fn overdue(

@@ -334,13 +334,20 @@ impl ApprovalStore for Store {
         rows.iter().map(decode_event).collect()
     }
 
-    async fn feed(&self, tenant_id: &str, after: i64, limit: u32) -> Result<Vec<(i64, Event)>, StoreError> {
+    async fn feed(
+        &self,
+        tenant_id: &str,
+        after: i64,
+        up_to: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Event)>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT feed_seq, {EVENT_COLUMNS} FROM approval_events \
-             WHERE tenant_id = $1 AND feed_seq > $2 ORDER BY feed_seq LIMIT $3"
+             WHERE tenant_id = $1 AND feed_seq > $2 AND feed_seq <= $3 ORDER BY feed_seq LIMIT $4"
         ))
         .bind(tenant_id)
         .bind(after)
+        .bind(up_to)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -350,13 +357,22 @@ impl ApprovalStore for Store {
             .collect()
     }
 
-    async fn feed_head(&self, tenant_id: &str) -> Result<i64, StoreError> {
-        let head: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(feed_seq) FROM approval_events WHERE tenant_id = $1")
-                .bind(tenant_id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_err)?;
+    async fn feed_positions(&self, after: i64, limit: u32) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT feed_seq FROM approval_events WHERE feed_seq > $1 ORDER BY feed_seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn feed_head(&self) -> Result<i64, StoreError> {
+        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(feed_seq) FROM approval_events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(head.unwrap_or(0))
     }
 
