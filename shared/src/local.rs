@@ -16,7 +16,14 @@ use crate::app::jobs::{JobRunner, RunnerConfig};
 use crate::app::{App, Timers};
 use crate::ports::{Clock, Ids, Lane};
 
-pub fn compose(stores: &Stores, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> App {
+/// `webhooks_allow_private` lets webhook, callback and executor receivers on loopback and
+/// private networks through (the local server's default).
+pub fn compose(
+    stores: &Stores,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn Ids>,
+    webhooks_allow_private: bool,
+) -> App {
     App {
         approvals: stores.approvals.clone(),
         jobs: stores.jobs.clone(),
@@ -26,8 +33,7 @@ pub fn compose(stores: &Stores, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> App
         changes: Arc::new(BroadcastFeed::new()),
         timers: Timers::Outbox,
         webhooks: stores.webhooks.clone(),
-        // Local mode lets receivers on loopback and private networks through.
-        sender: Arc::new(HttpSender::new(true)),
+        sender: Arc::new(HttpSender::new(webhooks_allow_private)),
         connections: stores.connections.clone(),
         pusher: None,
     }

@@ -58,3 +58,44 @@ pub async fn schedule_group(sdk: &SdkConfig) -> String {
         .expect("create schedule group");
     name
 }
+
+/// Takes every message off a queue, as the SQS event Lambda hands a consumer.
+pub async fn take_all(sdk: &SdkConfig, queue_url: &str) -> serde_json::Value {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut records = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default();
+        if got.is_empty() {
+            return serde_json::json!({ "Records": records });
+        }
+        for m in got {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+            let queue = queue_url.rsplit('/').next().unwrap_or_default();
+            records.push(serde_json::json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1767268800000",
+                               "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1767268800001"},
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:us-east-1:123456789012:{queue}"),
+                "awsRegion": "us-east-1"
+            }));
+        }
+    }
+}

@@ -128,7 +128,7 @@ pub async fn spawn_app_configured(
         .await
         .expect("connect and migrate");
     let clock = Arc::new(ManualClock::new(t0()));
-    let mut app = local::compose(&stores, clock.clone(), Arc::new(UuidIds));
+    let mut app = local::compose(&stores, clock.clone(), Arc::new(UuidIds), true);
     configure(&mut app, clock.clone());
     let key = app
         .ensure_default_tenant(None)

@@ -16,45 +16,14 @@ use greenlight_tests::receiver::Receiver;
 use greenlight_tests::{Backend, approval_body, aws, greenlight, spawn_app};
 use serde_json::{Value, json};
 
-/// Takes every message off the queue, as the SQS event Lambda would hand over.
-async fn take_all(sqs: &aws_sdk_sqs::Client, url: &str) -> SqsEvent {
-    let mut records = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
-        if got.is_empty() {
-            break;
-        }
-        for m in got {
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-            records.push(json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "eventSource": "aws:sqs",
-                "awsRegion": "us-east-1"
-            }));
-        }
-    }
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+/// Every message on the queue, as the SQS event Lambda would hand over.
+async fn take_all(sdk: &aws_config::SdkConfig, url: &str) -> SqsEvent {
+    serde_json::from_value(aws::take_all(sdk, url).await).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
     let sdk = aws::sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = aws::queue(&sdk, "gl-outbox").await;
     let app = spawn_app(Backend::Postgres).await;
     let relay = OutboxRelay::new(app.app.clone(), Arc::new(SqsRelay::new(&sdk, &queue)));
@@ -75,7 +44,7 @@ async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
         0,
         "leased: not relayed twice"
     );
-    let batch = take_all(&sqs, &queue).await;
+    let batch = take_all(&sdk, &queue).await;
     assert_eq!(batch.records.len(), 1);
     let message: Value = serde_json::from_str(batch.records[0].body.as_deref().unwrap()).unwrap();
     assert!(
@@ -98,7 +67,7 @@ async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
         JobStatus::Done
     );
     assert_eq!(relay.relay_due().await.unwrap(), 1, "the webhook send");
-    let answer = outbox::handle(&app.runner, take_all(&sqs, &queue).await, None).await;
+    let answer = outbox::handle(&app.runner, take_all(&sdk, &queue).await, None).await;
     assert!(answer.batch_item_failures.is_empty());
     let got = rx.received();
     assert_eq!(got.len(), 1);
@@ -112,7 +81,7 @@ async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
     // A relay whose message is lost: once the lease runs out it is relayed again.
     app.decide(&id, &json!({"decision": "approved"})).await;
     assert_eq!(relay.relay_due().await.unwrap(), 1);
-    let _lost = take_all(&sqs, &queue).await;
+    let _lost = take_all(&sdk, &queue).await;
     app.clock
         .advance(Duration::from_std(RELAY_LEASE).unwrap() + Duration::seconds(1));
     assert_eq!(
@@ -120,10 +89,10 @@ async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
         1,
         "relayed again after the lease"
     );
-    let answer = outbox::handle(&app.runner, take_all(&sqs, &queue).await, None).await;
+    let answer = outbox::handle(&app.runner, take_all(&sdk, &queue).await, None).await;
     assert!(answer.batch_item_failures.is_empty());
     relay.relay_due().await.unwrap();
-    outbox::handle(&app.runner, take_all(&sqs, &queue).await, None).await;
+    outbox::handle(&app.runner, take_all(&sdk, &queue).await, None).await;
     let types: Vec<Value> = rx
         .received()
         .iter()

@@ -114,7 +114,7 @@ async fn unknown_jobs_are_buried_not_retried_forever(backend: Backend) {
 async fn the_local_worker_applies_a_one_second_timeout(backend: Backend) {
     let url = fresh_database(backend).await;
     let stores = greenlight::adapters::sql::connect(&url, 10).await.unwrap();
-    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
+    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
     let key = app.ensure_default_tenant(None).await.unwrap().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = greenlight::local::start(app, listener, Some(RunnerConfig::default()))

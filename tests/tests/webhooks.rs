@@ -674,7 +674,7 @@ async fn a_slow_receiver_holds_up_no_one() {
     use greenlight::app::jobs::RunnerConfig;
 
     let stores = greenlight_tests::fresh_stores(Backend::Sqlite).await;
-    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
+    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
     let key = app.ensure_default_tenant(None).await.unwrap().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = greenlight::local::start(app.clone(), listener, Some(RunnerConfig::default()))

@@ -244,46 +244,6 @@ fn body(answer: &Value) -> Value {
     serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
 }
 
-/// The outbox queue's messages, as the SQS event Lambda would hand over.
-async fn drain_queue(sqs: &aws_sdk_sqs::Client, url: &str) -> Value {
-    let mut records = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
-        if got.is_empty() {
-            break;
-        }
-        for m in got {
-            records.push(json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1767268800000",
-                               "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1767268800001"},
-                "messageAttributes": {},
-                "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:greenlight-outbox",
-                "awsRegion": "us-east-1"
-            }));
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-    json!({"Records": records})
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_function_answers_its_sample_events() {
     let db = fresh_database(Backend::Postgres).await;
@@ -292,10 +252,10 @@ async fn every_function_answers_its_sample_events() {
         &stores,
         Arc::new(greenlight::adapters::clock::SystemClock),
         Arc::new(greenlight::adapters::ids::UuidIds),
+        true,
     );
     local.ensure_default_tenant(Some(KEY)).await.unwrap();
     let sdk = aws::sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
     let outbox = aws::queue(&sdk, "gl-outbox").await;
     let outbox_dlq = aws::queue(&sdk, "gl-outbox-dlq").await;
@@ -352,7 +312,7 @@ async fn every_function_answers_its_sample_events() {
 
     // webhook-fanout: the relayed jobs (fan-out, and the deadline handed to the
     // scheduler), then the sample batch, whose second message is malformed.
-    let relayed = drain_queue(&sqs, &outbox).await;
+    let relayed = aws::take_all(&sdk, &outbox).await;
     assert_eq!(relayed["Records"].as_array().unwrap().len(), 2, "{relayed}");
     let mut fanout_env = env.clone();
     fanout_env.insert(
@@ -379,7 +339,7 @@ async fn every_function_answers_its_sample_events() {
         json!({"batchItemFailures": []}),
         "the malformed message went to the dead-letter queue, not back for retries"
     );
-    let buried = drain_queue(&sqs, &outbox_dlq).await;
+    let buried = aws::take_all(&sdk, &outbox_dlq).await;
     assert_eq!(buried["Records"][0]["body"], "{\"not\": \"a relayed job\"}");
 
     // timeout: the schedule's own input comes early (the deadline is an hour away):
@@ -416,7 +376,7 @@ async fn every_function_answers_its_sample_events() {
         (Some(200), Some("APPROVED"))
     );
     let ran = fanout
-        .invoke(drain_queue(&sqs, &outbox).await)
+        .invoke(aws::take_all(&sdk, &outbox).await)
         .await
         .unwrap();
     assert_eq!(ran, json!({"batchItemFailures": []}));

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use greenlight::adapters::clock::SystemClock;
-use greenlight::adapters::http_sender::HttpSender;
 use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql;
 use greenlight::app::jobs::RunnerConfig;
@@ -75,8 +74,12 @@ async fn main() -> anyhow::Result<()> {
                 redact_url(&config.database_url)
             )
         })?;
-    let mut app = local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
-    app.sender = Arc::new(HttpSender::new(config.webhooks_allow_private));
+    let app = local::compose(
+        &stores,
+        Arc::new(SystemClock),
+        Arc::new(UuidIds),
+        config.webhooks_allow_private,
+    );
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {

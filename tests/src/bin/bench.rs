@@ -251,7 +251,7 @@ async fn start_local(
 ) -> anyhow::Result<(greenlight::app::App, greenlight::local::Running, String)> {
     let url = fresh_database(backend).await;
     let stores = greenlight::adapters::sql::connect(&url, 20).await?;
-    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds));
+    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
     let key = app
         .ensure_default_tenant(None)
         .await?
