@@ -22,7 +22,8 @@ async fn relay_after_changes(
 ) -> Response {
     let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let response = next.run(req).await;
-    if changes {
+    // A refused call wrote nothing.
+    if changes && response.status().is_success() {
         super::relay_quietly(&relay).await;
     }
     response
