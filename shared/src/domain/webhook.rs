@@ -107,10 +107,10 @@ pub fn check_patterns(patterns: &[String], field: &str) -> Vec<FieldError> {
         ));
     }
     for (i, p) in patterns.iter().enumerate() {
-        let body = p
-            .strip_suffix(".*")
-            .or_else(|| (p == "*").then_some("x"))
-            .unwrap_or(p);
+        if p == "*" {
+            continue;
+        }
+        let body = p.strip_suffix(".*").unwrap_or(p);
         let ok = !body.is_empty()
             && body.len() <= 100
             && body.split('.').all(|part| {
