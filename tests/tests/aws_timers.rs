@@ -48,6 +48,23 @@ impl Aws {
         aws_sdk_scheduler::Client::new(&self.sdk)
     }
 
+    async fn schedule(
+        &self,
+        name: &str,
+    ) -> Result<
+        aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput,
+        aws_sdk_scheduler::error::SdkError<
+            aws_sdk_scheduler::operation::get_schedule::GetScheduleError,
+        >,
+    > {
+        self.scheduler()
+            .get_schedule()
+            .name(name)
+            .group_name(&self.config.schedule_group)
+            .send()
+            .await
+    }
+
     fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk)
     }
@@ -159,11 +176,7 @@ async fn far_timers_are_schedules_and_a_decision_deletes_them() {
     );
 
     let got = aws
-        .scheduler()
-        .get_schedule()
-        .name(format!("{id}-expire-l0"))
-        .group_name(&aws.config.schedule_group)
-        .send()
+        .schedule(&format!("{id}-expire-l0"))
         .await
         .expect("get schedule");
     // Due at 13:00:00; the schedule fires two minutes ahead and hands over to SQS.
@@ -215,11 +228,7 @@ async fn far_timers_are_schedules_and_a_decision_deletes_them() {
         "the decision deleted both"
     );
     let gone = aws
-        .scheduler()
-        .get_schedule()
-        .name(format!("{id}-expire-l0"))
-        .group_name(&aws.config.schedule_group)
-        .send()
+        .schedule(&format!("{id}-expire-l0"))
         .await
         .expect_err("deleted");
     assert_eq!(gone.code(), Some("ResourceNotFoundException"));
@@ -234,11 +243,7 @@ async fn a_schedule_firing_early_hands_over_to_the_delay_queue_and_then_times_ou
     app.drain_jobs().await;
     let input: Value = {
         let got = aws
-            .scheduler()
-            .get_schedule()
-            .name(format!("{id}-expire-l0"))
-            .group_name(&aws.config.schedule_group)
-            .send()
+            .schedule(&format!("{id}-expire-l0"))
             .await
             .expect("get schedule");
         serde_json::from_str(got.target().unwrap().input().unwrap()).unwrap()
