@@ -25,6 +25,70 @@ pub struct LocalConfig {
     /// `GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE`, default `true`: webhook, callback and
     /// executor receivers on loopback and private networks are allowed.
     pub webhooks_allow_private: bool,
+    pub slack: SlackConfig,
+    /// `GREENLIGHT_PUBLIC_URL`: the base of links in messages; default `http://{bind}`.
+    pub public_url: String,
+}
+
+/// Slack, when configured: without a bot token messages go to the local outbox (the
+/// local server) or the Slack channel is off (Lambda).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SlackConfig {
+    /// `GREENLIGHT_SLACK_BOT_TOKEN`.
+    pub bot_token: Option<String>,
+    /// `GREENLIGHT_SLACK_SIGNING_SECRET`.
+    pub signing_secret: Option<String>,
+    /// `GREENLIGHT_SLACK_API_URL`, default Slack's own.
+    pub api_url: String,
+}
+
+impl SlackConfig {
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let api_url = set("GREENLIGHT_SLACK_API_URL")
+            .unwrap_or_else(|| crate::adapters::slack_api::DEFAULT_API_URL.to_owned());
+        check_http_url("GREENLIGHT_SLACK_API_URL", &api_url)?;
+        let bot_token = set("GREENLIGHT_SLACK_BOT_TOKEN");
+        let signing_secret = set("GREENLIGHT_SLACK_SIGNING_SECRET");
+        if bot_token.is_some() && signing_secret.is_none() {
+            return Err(ConfigError {
+                name: "GREENLIGHT_SLACK_SIGNING_SECRET",
+                value: String::new(),
+                reason: "must be set with GREENLIGHT_SLACK_BOT_TOKEN, to check Slack's calls"
+                    .into(),
+            });
+        }
+        Ok(Self {
+            bot_token,
+            signing_secret,
+            api_url,
+        })
+    }
+}
+
+impl std::fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackConfig")
+            .field("bot_token", &self.bot_token.as_ref().map(|_| "<set>"))
+            .field(
+                "signing_secret",
+                &self.signing_secret.as_ref().map(|_| "<set>"),
+            )
+            .field("api_url", &self.api_url)
+            .finish()
+    }
+}
+
+/// Checks that `value` is an absolute http(s) URL.
+pub(crate) fn check_http_url(name: &'static str, value: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(ConfigError {
+            name,
+            value: value.to_owned(),
+            reason: "must be an absolute http:// or https:// URL".into(),
+        }),
+    }
 }
 
 impl std::fmt::Debug for LocalConfig {
@@ -35,6 +99,8 @@ impl std::fmt::Debug for LocalConfig {
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("max_connections", &self.max_connections)
             .field("webhooks_allow_private", &self.webhooks_allow_private)
+            .field("slack", &self.slack)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -104,12 +170,18 @@ impl LocalConfig {
             });
         }
         let webhooks_allow_private = parse(&lookup, "GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE", true)?;
+        let public_url = lookup("GREENLIGHT_PUBLIC_URL")
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| format!("http://{bind}"));
+        check_http_url("GREENLIGHT_PUBLIC_URL", &public_url)?;
         Ok(Self {
             database_url,
             bind,
             api_key,
             max_connections,
             webhooks_allow_private,
+            slack: SlackConfig::from_lookup(&lookup)?,
+            public_url: public_url.trim_end_matches('/').to_owned(),
         })
     }
 
@@ -141,6 +213,29 @@ mod tests {
         );
         let e = cfg(&[("GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE", "nope")]).unwrap_err();
         assert_eq!(e.name, "GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE");
+    }
+
+    #[test]
+    fn slack_and_links_are_configured_with_clear_errors() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.slack.bot_token, None);
+        assert_eq!(c.slack.api_url, "https://slack.com/api");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        let c = cfg(&[
+            ("GREENLIGHT_SLACK_BOT_TOKEN", "xoxb-1"),
+            ("GREENLIGHT_SLACK_SIGNING_SECRET", "s3cret"),
+            ("GREENLIGHT_PUBLIC_URL", "https://approve.example.com/"),
+        ])
+        .unwrap();
+        assert_eq!(c.slack.bot_token.as_deref(), Some("xoxb-1"));
+        assert_eq!(c.public_url, "https://approve.example.com");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let e = cfg(&[("GREENLIGHT_SLACK_BOT_TOKEN", "xoxb-1")]).unwrap_err();
+        assert_eq!(e.name, "GREENLIGHT_SLACK_SIGNING_SECRET");
+        let e = cfg(&[("GREENLIGHT_PUBLIC_URL", "approve.example.com")]).unwrap_err();
+        assert_eq!(e.name, "GREENLIGHT_PUBLIC_URL");
+        let e = cfg(&[("GREENLIGHT_SLACK_API_URL", "ftp://x")]).unwrap_err();
+        assert_eq!(e.name, "GREENLIGHT_SLACK_API_URL");
     }
 
     #[test]

@@ -4,19 +4,22 @@
 
 use std::sync::Arc;
 
+use crate::adapters::aws::email::SesEmail;
 use crate::adapters::aws::push::ApiGatewayPusher;
 use crate::adapters::aws::relay::{SqsDeadLetters, SqsRelay};
 use crate::adapters::aws::secrets;
+use crate::adapters::aws::sms::SnsSms;
 use crate::adapters::aws::timers::{AwsTimers, AwsTimersConfig};
 use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::clock::SystemClock;
 use crate::adapters::http_sender::HttpSender;
 use crate::adapters::ids::UuidIds;
 use crate::adapters::sql;
+use crate::app::Channels;
 use crate::app::jobs::{JobRunner, RunnerConfig};
 use crate::app::relay::OutboxRelay;
 use crate::app::{App, Timers};
-use crate::config::{ConfigError, parse, redact_url};
+use crate::config::{ConfigError, SlackConfig, check_http_url, parse, redact_url};
 use crate::ports::DeadLetters;
 
 /// Where the database is: a URL, or the cluster's host and the Secrets Manager secret
@@ -69,6 +72,43 @@ pub struct LambdaConfig {
     /// `GREENLIGHT_DEAD_LETTER_QUEUE_URL`: the dead-letter queue of the queue this
     /// function reads, for messages no retry can help.
     pub dead_letter_queue_url: Option<String>,
+    pub channels: ChannelsConfig,
+}
+
+/// How approvers are reached from AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelsConfig {
+    /// `GREENLIGHT_PUBLIC_URL`: the base of approval links (the API's URL).
+    pub public_url: String,
+    /// `GREENLIGHT_LINK_SECRET_ARN`: the secret whose text signs approval links.
+    pub link_secret_arn: String,
+    /// `GREENLIGHT_SLACK_SECRET_ARN`: the Slack app's signing secret and bot token;
+    /// `GREENLIGHT_SLACK_BOT_TOKEN` and `GREENLIGHT_SLACK_SIGNING_SECRET` instead, if set.
+    pub slack_secret_arn: Option<String>,
+    pub slack: SlackConfig,
+    /// `GREENLIGHT_EMAIL_FROM`: the verified SES sender; email is off without it.
+    pub email_from: Option<String>,
+    /// `GREENLIGHT_SES_CONFIGURATION_SET`: reports bounces and complaints.
+    pub ses_configuration_set: Option<String>,
+    /// `GREENLIGHT_SMS_ENABLED`, default `false`: text messages through SNS.
+    pub sms_enabled: bool,
+}
+
+impl ChannelsConfig {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let public_url = required(lookup, "GREENLIGHT_PUBLIC_URL")?;
+        check_http_url("GREENLIGHT_PUBLIC_URL", &public_url)?;
+        Ok(Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            link_secret_arn: required(lookup, "GREENLIGHT_LINK_SECRET_ARN")?,
+            slack_secret_arn: set("GREENLIGHT_SLACK_SECRET_ARN"),
+            slack: SlackConfig::from_lookup(lookup)?,
+            email_from: set("GREENLIGHT_EMAIL_FROM"),
+            ses_configuration_set: set("GREENLIGHT_SES_CONFIGURATION_SET"),
+            sms_enabled: parse(lookup, "GREENLIGHT_SMS_ENABLED", false)?,
+        })
+    }
 }
 
 fn required(
@@ -126,6 +166,7 @@ impl LambdaConfig {
             webhooks_allow_private: parse(&lookup, "GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE", false)?,
             dead_letter_queue_url: lookup("GREENLIGHT_DEAD_LETTER_QUEUE_URL")
                 .filter(|v| !v.is_empty()),
+            channels: ChannelsConfig::from_lookup(&lookup)?,
         })
     }
 
@@ -206,6 +247,8 @@ impl Lambda {
                 .websocket_endpoint
                 .as_deref()
                 .map(|e| Arc::new(ApiGatewayPusher::new(sdk, e)) as Arc<dyn crate::ports::Pusher>),
+            deliveries: stores.deliveries.clone(),
+            channels: channels(&config.channels, sdk).await?,
         };
         let relay = OutboxRelay::new(
             app.clone(),
@@ -225,6 +268,39 @@ impl Lambda {
     }
 }
 
+/// The channels the configuration turns on; secrets are read once per container.
+async fn channels(c: &ChannelsConfig, sdk: &aws_config::SdkConfig) -> Result<Channels, StartError> {
+    let link_key = secrets::secret_text(sdk, &c.link_secret_arn)
+        .await
+        .map_err(StartError::Credentials)?;
+    let mut slack = c.slack.clone();
+    if slack.bot_token.is_none()
+        && let Some(arn) = &c.slack_secret_arn
+    {
+        let s = secrets::slack_secret(sdk, arn)
+            .await
+            .map_err(StartError::Credentials)?;
+        if !s.bot_token.is_empty() && !s.signing_secret.is_empty() {
+            slack.bot_token = Some(s.bot_token);
+            slack.signing_secret = Some(s.signing_secret);
+        }
+    }
+    Ok(Channels {
+        slack: crate::adapters::slack_api::from_config(&slack),
+        email: c.email_from.as_deref().map(|from| {
+            Arc::new(SesEmail::new(sdk, from, c.ses_configuration_set.clone()))
+                as Arc<dyn crate::ports::EmailSender>
+        }),
+        sms: c
+            .sms_enabled
+            .then(|| Arc::new(SnsSms::new(sdk)) as Arc<dyn crate::ports::SmsSender>),
+        slack_signing_secret: slack.signing_secret,
+        link_secret: Arc::from(link_key.into_bytes()),
+        public_url: c.public_url.clone(),
+        outbox: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +316,11 @@ mod tests {
                 "arn:aws:lambda:eu-west-1:1:function:t",
             ),
             ("GREENLIGHT_SCHEDULER_ROLE_ARN", "arn:aws:iam::1:role/s"),
+            ("GREENLIGHT_PUBLIC_URL", "https://api.example.com/"),
+            (
+                "GREENLIGHT_LINK_SECRET_ARN",
+                "arn:aws:secretsmanager:eu-west-1:1:secret:l",
+            ),
         ];
         let map: HashMap<String, String> = base
             .iter()

@@ -16,3 +16,4 @@ pub mod lambda;
 pub mod local;
 pub mod ports;
 pub mod telemetry;
+pub mod templates;

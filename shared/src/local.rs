@@ -10,20 +10,25 @@ use tokio::task::JoinHandle;
 
 use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::http_sender::HttpSender;
+use crate::adapters::local_outbox::LocalOutbox;
 use crate::adapters::local_worker;
+use crate::adapters::slack_api;
 use crate::adapters::sql::Stores;
 use crate::app::jobs::{JobRunner, RunnerConfig};
-use crate::app::{App, Timers};
-use crate::ports::{Clock, Ids, Lane};
+use crate::app::{App, Channels, Timers};
+use crate::config::LocalConfig;
+use crate::ports::{Clock, Ids, Lane, StoreError};
 
 /// `webhooks_allow_private` lets webhook, callback and executor receivers on loopback and
-/// private networks through (the local server's default).
+/// private networks through (the local server's default). Every channel writes to the
+/// local outbox; `use_config` connects Slack when a token is configured.
 pub fn compose(
     stores: &Stores,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn Ids>,
     webhooks_allow_private: bool,
 ) -> App {
+    let clock_for_outbox = clock.clone();
     App {
         approvals: stores.approvals.clone(),
         jobs: stores.jobs.clone(),
@@ -36,7 +41,42 @@ pub fn compose(
         sender: Arc::new(HttpSender::new(webhooks_allow_private)),
         connections: stores.connections.clone(),
         pusher: None,
+        deliveries: stores.deliveries.clone(),
+        channels: outbox_channels(clock_for_outbox),
     }
+}
+
+fn outbox_channels(clock: Arc<dyn Clock>) -> Channels {
+    let outbox = Arc::new(LocalOutbox::new(clock));
+    let secret: [u8; 32] = rand::random();
+    Channels {
+        slack: Some(outbox.clone()),
+        email: Some(outbox.clone()),
+        sms: Some(outbox.clone()),
+        slack_signing_secret: None,
+        link_secret: Arc::from(&secret[..]),
+        public_url: "http://127.0.0.1:8080".into(),
+        outbox: Some(outbox),
+    }
+}
+
+/// Applies the local server's settings: links to `GREENLIGHT_PUBLIC_URL`, Slack when
+/// configured, and the link-signing key kept in the database so links outlive restarts.
+pub async fn use_config(app: &mut App, config: &LocalConfig) -> Result<(), StoreError> {
+    app.channels.public_url = config.public_url.clone();
+    if let Some(slack) = slack_api::from_config(&config.slack) {
+        app.channels.slack = Some(slack);
+        app.channels.slack_signing_secret = config.slack.signing_secret.clone();
+    }
+    let candidate: [u8; 32] = rand::random();
+    let stored = app
+        .deliveries
+        .secret_or_insert("approval-links", &hex::encode(candidate))
+        .await?;
+    let key = hex::decode(&stored)
+        .map_err(|e| StoreError::Corrupt(format!("the approval-link key: {e}")))?;
+    app.channels.link_secret = Arc::from(key);
+    Ok(())
 }
 
 /// A running local server; dropping it does not stop it, `shutdown` does.

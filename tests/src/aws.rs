@@ -99,3 +99,39 @@ pub async fn take_all(sdk: &SdkConfig, queue_url: &str) -> serde_json::Value {
         }
     }
 }
+
+/// A new Secrets Manager secret holding `text`; its ARN.
+pub async fn secret(sdk: &SdkConfig, text: &str) -> String {
+    aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(unique("gl-secret"))
+        .secret_string(text)
+        .send()
+        .await
+        .expect("create secret")
+        .arn
+        .expect("secret ARN")
+}
+
+/// A new SES sender address, verified so SES sends from it.
+pub async fn verified_sender(sdk: &SdkConfig) -> String {
+    let sender = format!("{}@greenlight.example", unique("approvals"));
+    aws_sdk_sesv2::Client::new(sdk)
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .expect("verify sender");
+    sender
+}
+
+/// The emulator's record of everything sent (SES messages, SNS text messages), as its
+/// own API gives it.
+pub async fn emulator_state() -> serde_json::Value {
+    reqwest::get(format!("{}/moto-api/data.json", endpoint()))
+        .await
+        .expect("emulator state")
+        .json()
+        .await
+        .expect("emulator state is JSON")
+}

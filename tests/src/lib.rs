@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use greenlight::adapters::clock::ManualClock;
 use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql::{self, Stores};
+use greenlight::app::deliveries::PLAN;
 use greenlight::app::jobs::{JobRunner, RunnerConfig};
 use greenlight::app::webhooks::FANOUT;
 use greenlight::app::{App, Timers};
 use greenlight::local::{self, Running};
-use greenlight::ports::{Clock, SEND_KIND};
+use greenlight::ports::{Clock, OUTSIDE_CALL_KINDS};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -20,6 +21,7 @@ pub use greenlight;
 
 pub mod aws;
 pub mod receiver;
+pub mod slack;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -128,21 +130,23 @@ pub async fn spawn_app_configured(
         .await
         .expect("connect and migrate");
     let clock = Arc::new(ManualClock::new(t0()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
     let mut app = local::compose(&stores, clock.clone(), Arc::new(UuidIds), true);
+    app.channels.public_url = base.clone();
     configure(&mut app, clock.clone());
     let key = app
         .ensure_default_tenant(None)
         .await
         .expect("default tenant")
         .expect("a fresh key");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
     let running = local::start(app.clone(), listener, None)
         .await
         .expect("start");
     TestApp {
-        base: format!("http://{}", running.addr),
+        base,
         backend,
         db_url,
         http: reqwest::Client::new(),
@@ -231,7 +235,21 @@ impl TestApp {
             .await
     }
 
+    /// The request's own events: its log without the records of messages to its
+    /// approvers (`approval.sent.*`, `delivery.failed`), which `all_events` includes.
     pub async fn events(&self, id: &str) -> Vec<Value> {
+        self.all_events(id)
+            .await
+            .into_iter()
+            .filter(|e| {
+                let t = e["type"].as_str().unwrap_or_default();
+                !t.starts_with("approval.sent.") && t != "delivery.failed"
+            })
+            .collect()
+    }
+
+    /// The request's whole event log.
+    pub async fn all_events(&self, id: &str) -> Vec<Value> {
         let r = self.get(&format!("/v1/approvals/{id}/events")).await;
         assert_eq!(r.status, 200, "{}", r.body);
         r.body["items"].as_array().expect("items").clone()
@@ -268,12 +286,14 @@ impl TestApp {
 
     /// Runs every job due at the clock's current time; returns how many of them were
     /// the requests' own work (timers and their hand-over), not telling others
-    /// (webhook fan-out and sends, which `drain_all` counts too).
+    /// (webhook fan-out and sends, messages to approvers, which `drain_all` counts too).
     pub async fn drain_jobs(&self) -> usize {
         self.drain_all()
             .await
             .iter()
-            .filter(|k| !matches!(k.as_str(), FANOUT | SEND_KIND))
+            .filter(|k| {
+                !matches!(k.as_str(), FANOUT | PLAN) && !OUTSIDE_CALL_KINDS.contains(&k.as_str())
+            })
             .count()
     }
 

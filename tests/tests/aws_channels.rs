@@ -8,16 +8,6 @@ use greenlight::ports::{ChannelError, Email, EmailSender, Sms, SmsSender};
 use greenlight_tests::{aws, greenlight};
 use serde_json::Value;
 
-/// The emulator's record of everything sent, as its own API gives it.
-async fn emulator_state() -> Value {
-    reqwest::get(format!("{}/moto-api/data.json", aws::endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 fn email(to: &str, subject: &str) -> Email {
     Email {
         to: to.into(),
@@ -52,7 +42,7 @@ async fn ses_sends_from_a_verified_sender_only() {
         .expect("sent");
     assert!(!accepted.message_id.is_empty());
 
-    let state = emulator_state().await;
+    let state = aws::emulator_state().await;
     let sent: Vec<&Value> = state["ses"]["Message"]
         .as_array()
         .into_iter()
@@ -79,7 +69,7 @@ async fn sns_sends_an_sms_and_refuses_one_too_long() {
         })
         .await
         .expect("sent");
-    let state = emulator_state().await;
+    let state = aws::emulator_state().await;
     let sent: Vec<&Value> = state["sns"]["SMS"]
         .as_array()
         .into_iter()

@@ -36,7 +36,10 @@ async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
         .await;
     assert_eq!(hook.status, 201);
 
-    let id = app.create(&approval_body()).await;
+    // A dashboard approver: no message to send, so the creation writes one job to relay.
+    let mut body = approval_body();
+    body["approvers"] = json!([{"channel": "web", "recipient": "ann@example.com"}]);
+    let id = app.create(&body).await;
     // The creation's fan-out job (its deadline is an hour away, not due).
     assert_eq!(relay.relay_due().await.unwrap(), 1);
     assert_eq!(

@@ -93,6 +93,7 @@ fn approve(stored: &Approval, prev_hash: &str, by: &str) -> TransitionRecord {
         event,
         jobs: vec![],
         cancel_job_kinds: vec![],
+        delivery: None,
     }
 }
 

@@ -260,7 +260,15 @@ async fn every_function_answers_its_sample_events() {
     let outbox = aws::queue(&sdk, "gl-outbox").await;
     let outbox_dlq = aws::queue(&sdk, "gl-outbox-dlq").await;
     let group = aws::schedule_group(&sdk).await;
+    let link_secret = aws::secret(&sdk, "link-signing-key-of-this-test").await;
+    let sender = aws::verified_sender(&sdk).await;
     let env: HashMap<String, String> = [
+        (
+            "GREENLIGHT_PUBLIC_URL",
+            "https://abc123.execute-api.us-east-1.amazonaws.com",
+        ),
+        ("GREENLIGHT_LINK_SECRET_ARN", link_secret.as_str()),
+        ("GREENLIGHT_EMAIL_FROM", sender.as_str()),
         ("GREENLIGHT_DATABASE_URL", db.as_str()),
         ("GREENLIGHT_OUTBOX_QUEUE_URL", outbox.as_str()),
         (
@@ -310,10 +318,11 @@ async fn every_function_answers_its_sample_events() {
         (Some(200), Some("PENDING"))
     );
 
-    // webhook-fanout: the relayed jobs (fan-out, and the deadline handed to the
-    // scheduler), then the sample batch, whose second message is malformed.
+    // webhook-fanout: the relayed jobs (fan-out, the deadline handed to the scheduler,
+    // the approver's message planned), then the sample batch, whose second message is
+    // malformed.
     let relayed = aws::take_all(&sdk, &outbox).await;
-    assert_eq!(relayed["Records"].as_array().unwrap().len(), 2, "{relayed}");
+    assert_eq!(relayed["Records"].as_array().unwrap().len(), 3, "{relayed}");
     let mut fanout_env = env.clone();
     fanout_env.insert(
         "GREENLIGHT_DEAD_LETTER_QUEUE_URL".into(),

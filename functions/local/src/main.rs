@@ -74,12 +74,15 @@ async fn main() -> anyhow::Result<()> {
                 redact_url(&config.database_url)
             )
         })?;
-    let app = local::compose(
+    let mut app = local::compose(
         &stores,
         Arc::new(SystemClock),
         Arc::new(UuidIds),
         config.webhooks_allow_private,
     );
+    local::use_config(&mut app, &config)
+        .await
+        .context("cannot read the approval-link key")?;
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -87,11 +90,18 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.bind)
                 .await
                 .with_context(|| format!("cannot listen on {} (GREENLIGHT_BIND)", config.bind))?;
+            let app_outbox = app.channels.outbox.is_some();
             let running = local::start(app, listener, Some(RunnerConfig::default())).await?;
             tracing::info!(addr = %running.addr, database = %redact_url(&config.database_url), "greenlight listening");
             println!("Greenlight is running at http://{}", running.addr);
             println!("  API:     http://{}/v1/approvals", running.addr);
             println!("  OpenAPI: http://{}/v1/openapi.json", running.addr);
+            if app_outbox {
+                println!(
+                    "  Outbox:  http://{}/v1/dev/outbox (messages to approvers land here)",
+                    running.addr
+                );
+            }
             if let Some(key) = fresh_key {
                 println!(
                     "  API key for the default tenant (shown once; or set GREENLIGHT_API_KEY): {key}"

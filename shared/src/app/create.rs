@@ -4,7 +4,7 @@ use super::{App, AppError};
 use crate::domain::{Actor, Approval, Change, Event, NewApproval, Source, chain};
 use crate::ports::{CreateOutcome, IdKind, IdempotencyClaim, NewApprovalRecord};
 
-use super::{jobs, webhooks};
+use super::{deliveries, jobs, webhooks};
 
 /// The answer to a create: the request as created, and whether an earlier identical
 /// create (same `Idempotency-Key`, same body) already made it.
@@ -61,6 +61,7 @@ impl App {
             .map_err(|e| self.domain_error(e, None))?;
         let approval = Approval::created(self.ids.next(IdKind::Approval), spec.clone(), now);
         self.check_request_receivers(&approval).await?;
+        self.check_channels(&approval)?;
         let actor = Actor {
             id: format!("agent:{}", spec.agent_id),
             source: Source::Api,
@@ -76,6 +77,9 @@ impl App {
         );
         let mut jobs = jobs::timer_jobs(self, tenant_id, None, &approval).jobs;
         jobs.push(webhooks::fanout_job(self, tenant_id, &event));
+        jobs.extend(deliveries::follow_up(
+            self, tenant_id, &change, None, &approval, None,
+        ));
         let record = NewApprovalRecord {
             tenant_id: tenant_id.to_owned(),
             jobs,

@@ -9,9 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use serde_json::Value;
 
-use super::{App, AppError, TimerOutcome, Timers, webhooks};
+use super::{App, AppError, TimerOutcome, Timers, deliveries, webhooks};
 use crate::domain::{Approval, Status, TimerKind};
-use crate::ports::{IdKind, Job, Lane, NewJob, SEND_KIND, SchedulerError};
+use crate::ports::{
+    ChannelError, DELIVERY_SEND_KIND, DELIVERY_UPDATE_KIND, IdKind, Job, Lane, NewJob, SEND_KIND,
+    SchedulerError,
+};
 
 /// A request's deadline: apply its timeout action (or escalate).
 pub const EXPIRE: &str = "approval.expire";
@@ -330,6 +333,42 @@ impl JobRunner {
                     Ok(webhooks::SendOutcome::Settled) => Outcome::Done,
                     Ok(webhooks::SendOutcome::RetryAt(at, why)) => Outcome::RetryAt(at, why),
                     Err(e) => failed(e),
+                },
+                Err(bad) => bad,
+            },
+            deliveries::PLAN => match payload::<deliveries::Plan>(job) {
+                Ok(p) => match self.app.plan_deliveries(&p).await {
+                    Ok(_) => Outcome::Done,
+                    Err(e) => failed(e),
+                },
+                Err(bad) => bad,
+            },
+            DELIVERY_SEND_KIND => match payload::<deliveries::DeliveryJob>(job) {
+                Ok(d) => match self.app.send_delivery(&d).await {
+                    Ok(deliveries::SendOutcome::Settled) => Outcome::Done,
+                    Ok(deliveries::SendOutcome::RetryAt(at, why)) => Outcome::RetryAt(at, why),
+                    Err(e) => failed(e),
+                },
+                Err(bad) => bad,
+            },
+            DELIVERY_UPDATE_KIND => match payload::<deliveries::DeliveryJob>(job) {
+                Ok(d) => match self.app.update_slack_message(&d).await {
+                    Ok(()) => Outcome::Done,
+                    Err(deliveries::UpdateError::App(e)) => failed(e),
+                    Err(deliveries::UpdateError::Channel(ChannelError::Refused(why))) => {
+                        Outcome::Permanent(why)
+                    }
+                    Err(deliveries::UpdateError::Channel(ChannelError::Throttled {
+                        retry_after_seconds,
+                        reason,
+                    })) => Outcome::RetryAt(
+                        self.app.clock.now()
+                            + chrono::Duration::seconds(
+                                i64::try_from(retry_after_seconds).unwrap_or(3600),
+                            ),
+                        reason,
+                    ),
+                    Err(deliveries::UpdateError::Channel(e)) => Outcome::Retry(e.to_string()),
                 },
                 Err(bad) => bad,
             },

@@ -2,6 +2,7 @@
 //! in Lambda or in the local server.
 
 mod create;
+pub mod deliveries;
 pub mod jobs;
 mod query;
 pub mod relay;
@@ -15,8 +16,9 @@ use std::sync::Arc;
 
 use crate::domain::{Approval, FieldError};
 use crate::ports::{
-    ApprovalStore, ChangeFeed, Clock, ConnectionStore, Ids, JobQueue, Pusher, Scheduler,
-    SchedulerError, StoreError, TenantStore, WebhookSender, WebhookStore,
+    ApprovalStore, ChangeFeed, ChannelDeliveryStore, Clock, ConnectionStore, EmailSender, Ids,
+    JobQueue, Outbox, Pusher, Scheduler, SchedulerError, SlackApi, SmsSender, StoreError,
+    TenantStore, WebhookSender, WebhookStore,
 };
 
 pub use create::Created;
@@ -43,6 +45,25 @@ pub struct App {
     /// Pushes to live-stream WebSocket connections (AWS); `None` where the stream is
     /// served over SSE straight from the event log (the local server).
     pub pusher: Option<Arc<dyn Pusher>>,
+    pub deliveries: Arc<dyn ChannelDeliveryStore>,
+    pub channels: Channels,
+}
+
+/// How approvers are reached: a channel left `None` is not configured, and a request
+/// naming an approver on it is refused.
+#[derive(Clone)]
+pub struct Channels {
+    pub slack: Option<Arc<dyn SlackApi>>,
+    pub email: Option<Arc<dyn EmailSender>>,
+    pub sms: Option<Arc<dyn SmsSender>>,
+    /// Checks that calls to `/slack/interactions` come from Slack.
+    pub slack_signing_secret: Option<String>,
+    /// Signs approval links.
+    pub link_secret: Arc<[u8]>,
+    /// The base of the links in messages (`GREENLIGHT_PUBLIC_URL`), without a final `/`.
+    pub public_url: String,
+    /// Where the local server keeps the messages it does not send.
+    pub outbox: Option<Arc<dyn Outbox>>,
 }
 
 /// Where a request's timers live.

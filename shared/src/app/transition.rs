@@ -1,11 +1,17 @@
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{App, AppError, Caller};
-use super::{jobs, webhooks};
-use crate::domain::{Actor, Approval, Command, DecisionKind, DomainError, Event, ExecutionReport};
-use crate::ports::{Changed, IdKind, StoreError, TransitionRecord};
+use super::{deliveries, jobs, webhooks};
+use crate::domain::{
+    Actor, Approval, Change, Command, DecisionKind, DomainError, Event, ExecutionReport,
+};
+use crate::ports::{Changed, ChannelDelivery, IdKind, StoreError, TransitionRecord};
+
+/// How many times a change is decided again after losing to a concurrent one.
+const COMMIT_TRIES: u32 = 5;
 
 /// The body of `POST /v1/approvals/{id}/decision`.
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
@@ -115,60 +121,89 @@ impl App {
         command: Command,
         actor: &Actor,
     ) -> Result<Approval, AppError> {
-        let stored = self
-            .approvals
-            .get(tenant_id, id)
-            .await?
-            .ok_or(AppError::NotFound("approval"))?;
-        let current = &stored.approval;
-        let now = self.clock.now();
-        let change = current
-            .decide(command, actor, now)
-            .map_err(|e| self.domain_error(e, Some(current)))?;
-        let next = current
-            .apply(&change, now)
-            .map_err(|e| self.domain_error(e, Some(current)))?;
-        let event = Event::record(
-            self.ids.next(IdKind::Event),
-            &next,
-            &change,
-            actor,
-            now,
-            &stored.last_event_hash,
-        );
-        let mut timers = jobs::timer_jobs(self, tenant_id, Some(current), &next);
-        timers
-            .jobs
-            .push(webhooks::fanout_job(self, tenant_id, &event));
-        let record = TransitionRecord {
-            tenant_id: tenant_id.to_owned(),
-            expected_version: current.version,
-            jobs: timers.jobs,
-            cancel_job_kinds: timers.cancel_kinds,
-            approval: next.clone(),
-            event,
-        };
-        let has_jobs = !record.jobs.is_empty();
-        match self.approvals.transition(record).await {
-            Ok(()) => {
-                self.announce(tenant_id, &next, has_jobs);
-                Ok(next)
+        self.commit(tenant_id, id, actor, None, |current, now| {
+            current.decide(command.clone(), actor, now)
+        })
+        .await
+    }
+
+    /// Commits the change `decide` makes to the request as it is now, with the
+    /// follow-up work it needs and `delivery` saved in the same transaction. A change
+    /// that lost to a concurrent one (say, a message recorded as sent) is decided again
+    /// on the state that won, so it is refused only if that state refuses it.
+    pub(super) async fn commit(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        actor: &Actor,
+        delivery: Option<ChannelDelivery>,
+        decide: impl Fn(&Approval, DateTime<Utc>) -> Result<Change, DomainError>,
+    ) -> Result<Approval, AppError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let stored = self
+                .approvals
+                .get(tenant_id, id)
+                .await?
+                .ok_or(AppError::NotFound("approval"))?;
+            let current = &stored.approval;
+            let now = self.clock.now();
+            let change = decide(current, now).map_err(|e| self.domain_error(e, Some(current)))?;
+            let next = current
+                .apply(&change, now)
+                .map_err(|e| self.domain_error(e, Some(current)))?;
+            let event = Event::record(
+                self.ids.next(IdKind::Event),
+                &next,
+                &change,
+                actor,
+                now,
+                &stored.last_event_hash,
+            );
+            let mut work = jobs::timer_jobs(self, tenant_id, Some(current), &next);
+            work.jobs
+                .push(webhooks::fanout_job(self, tenant_id, &event));
+            work.jobs.extend(deliveries::follow_up(
+                self,
+                tenant_id,
+                &change,
+                Some(current),
+                &next,
+                delivery.as_ref(),
+            ));
+            let record = TransitionRecord {
+                tenant_id: tenant_id.to_owned(),
+                expected_version: current.version,
+                jobs: work.jobs,
+                cancel_job_kinds: work.cancel_kinds,
+                approval: next.clone(),
+                event,
+                delivery: delivery.clone(),
+            };
+            let has_jobs = !record.jobs.is_empty();
+            match self.approvals.transition(record).await {
+                Ok(()) => {
+                    self.announce(tenant_id, &next, has_jobs);
+                    return Ok(next);
+                }
+                Err(StoreError::VersionConflict) if tries < COMMIT_TRIES => continue,
+                Err(StoreError::VersionConflict) => {
+                    let now = self
+                        .approvals
+                        .get(tenant_id, id)
+                        .await?
+                        .ok_or(AppError::NotFound("approval"))?;
+                    return Err(AppError::Conflict {
+                        message: format!(
+                            "another change to this request won; it is now {}",
+                            now.approval.status
+                        ),
+                        current: Box::new(now.approval),
+                    });
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(StoreError::VersionConflict) => {
-                let now = self
-                    .approvals
-                    .get(tenant_id, id)
-                    .await?
-                    .ok_or(AppError::NotFound("approval"))?;
-                Err(AppError::Conflict {
-                    message: format!(
-                        "another change to this request won; it is now {}",
-                        now.approval.status
-                    ),
-                    current: Box::new(now.approval),
-                })
-            }
-            Err(e) => Err(e.into()),
         }
     }
 

@@ -869,7 +869,11 @@ impl Approval {
                 next.decision = Some(d.clone());
                 next.record_vote(d);
             }
-            Change::TimedOut(_) => {}
+            Change::TimedOut(_)
+            | Change::SentSlack(_)
+            | Change::SentEmail(_)
+            | Change::SentSms(_)
+            | Change::DeliveryFailed(_) => {}
             Change::ReminderSent(r) => next.reminders_sent.push([r.level, r.index]),
             Change::Voted(v) => next.votes.push(v.clone()),
             Change::Escalated(e) => {

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::approval::{
     Actor, Approval, ApprovalSpec, Cancellation, Decision, Source, TimeoutAction,
 };
+use super::delivery::{DeliveryFailed, Sent};
 use super::policy::{Escalated, ReminderSent, Vote};
 use super::{DomainError, Transition, chain};
 
@@ -49,6 +50,14 @@ pub enum Change {
         error: String,
         result: Option<Value>,
     },
+    #[serde(rename = "approval.sent.slack")]
+    SentSlack(Sent),
+    #[serde(rename = "approval.sent.email")]
+    SentEmail(Sent),
+    #[serde(rename = "approval.sent.sms")]
+    SentSms(Sent),
+    #[serde(rename = "delivery.failed")]
+    DeliveryFailed(DeliveryFailed),
 }
 
 impl Change {
@@ -68,6 +77,10 @@ impl Change {
             Change::ExecutionStarted => Transition::StartExecution,
             Change::ExecutionCompleted { .. } => Transition::CompleteExecution,
             Change::ExecutionFailed { .. } => Transition::FailExecution,
+            Change::SentSlack(_)
+            | Change::SentEmail(_)
+            | Change::SentSms(_)
+            | Change::DeliveryFailed(_) => Transition::Notify,
         })
     }
 

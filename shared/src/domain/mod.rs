@@ -3,6 +3,7 @@
 
 pub mod approval;
 pub mod chain;
+pub mod delivery;
 pub mod error;
 pub mod event;
 pub mod form;

@@ -92,7 +92,8 @@ pub(super) fn approver_lists<'a>(
     )
 }
 
-pub(super) fn identity(a: &Approver) -> &str {
+/// An approver's identity: its `id`, else its recipient.
+pub fn identity(a: &Approver) -> &str {
     a.id.as_deref().unwrap_or(&a.recipient)
 }
 

@@ -44,9 +44,12 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
-    /// No transition leaves a terminal status.
+    /// No transition leaves a terminal status (messages may still be recorded).
     pub fn is_terminal(self) -> bool {
-        Transition::ALL.iter().all(|t| t.apply(self).is_none())
+        Transition::ALL
+            .iter()
+            .filter(|t| **t != Transition::Notify)
+            .all(|t| t.apply(self).is_none())
     }
 }
 
@@ -75,10 +78,12 @@ pub enum Transition {
     StartExecution,
     CompleteExecution,
     FailExecution,
+    /// A message to an approver went out or was lost: history, not a change of state.
+    Notify,
 }
 
 impl Transition {
-    pub const ALL: [Transition; 12] = [
+    pub const ALL: [Transition; 13] = [
         Transition::Approve,
         Transition::ApproveWithChanges,
         Transition::Reject,
@@ -91,6 +96,7 @@ impl Transition {
         Transition::StartExecution,
         Transition::CompleteExecution,
         Transition::FailExecution,
+        Transition::Notify,
     ];
 
     /// The status this transition leads to from `from`, or `None` when it is illegal there.
@@ -106,6 +112,7 @@ impl Transition {
             (StartExecution, Approved) => Some(Executing),
             (CompleteExecution, Approved | Executing) => Some(Completed),
             (FailExecution, Approved | Executing) => Some(Failed),
+            (Notify, s) => Some(s),
             _ => None,
         }
     }
@@ -124,6 +131,7 @@ impl Transition {
             Transition::StartExecution => "start_execution",
             Transition::CompleteExecution => "complete_execution",
             Transition::FailExecution => "fail_execution",
+            Transition::Notify => "notify",
         }
     }
 }

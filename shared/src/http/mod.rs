@@ -2,11 +2,14 @@
 //! function serves the same `Router` through `lambda_http`.
 
 mod approvals;
+mod deliveries;
 mod extract;
 mod health;
+mod links;
 mod logging;
 mod openapi;
 pub mod problem;
+mod slack;
 mod stream;
 mod webhooks;
 
@@ -22,7 +25,8 @@ pub use problem::Problem;
 /// `actionData` has its own, smaller limit.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// The public API: `/v1/…`, `/healthz` and the OpenAPI document.
+/// The public API (`/v1/…`, `/healthz`, the OpenAPI document), Slack's interactivity
+/// endpoint and the approval-link pages.
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -36,6 +40,11 @@ pub fn router(app: App) -> Router {
         .route("/v1/approvals/{id}/cancel", post(approvals::cancel))
         .route("/v1/approvals/{id}/execution", post(approvals::execution))
         .route("/v1/approvals/{id}/events", get(approvals::events))
+        .route("/v1/approvals/{id}/deliveries", get(deliveries::list))
+        .route("/v1/dev/outbox", get(deliveries::outbox))
+        .route("/slack/interactions", post(slack::interactions))
+        .route("/a/{token}", get(links::show).post(links::answer))
+        .route("/s/{code}", get(links::short))
         .route("/v1/approvals/{id}/events/verify", get(approvals::verify))
         .route("/v1/stream", get(stream::stream))
         .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))

@@ -2,7 +2,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{approvals, health, stream, webhooks};
+use super::{approvals, deliveries, health, stream, webhooks};
 
 struct BearerAuth;
 
@@ -23,6 +23,7 @@ impl Modify for BearerAuth {
     paths(
         approvals::create, approvals::list, approvals::get, approvals::decide,
         approvals::cancel, approvals::execution, approvals::events, approvals::verify,
+        deliveries::list, deliveries::outbox,
         stream::stream,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::rotate, webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
@@ -30,7 +31,7 @@ impl Modify for BearerAuth {
         health::healthz,
     ),
     modifiers(&BearerAuth),
-    tags((name = "approvals"), (name = "audit"), (name = "webhooks"), (name = "health"))
+    tags((name = "approvals"), (name = "audit"), (name = "webhooks"), (name = "health"), (name = "local"))
 )]
 pub struct ApiDoc;
 

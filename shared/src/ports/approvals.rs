@@ -52,6 +52,9 @@ pub struct TransitionRecord {
     /// Cancel the request's pending jobs of these kinds (its timers), in the same
     /// transaction, before adding `jobs`.
     pub cancel_job_kinds: Vec<String>,
+    /// A message to an approver whose sending (or loss) this change records, saved in
+    /// the same transaction.
+    pub delivery: Option<super::ChannelDelivery>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

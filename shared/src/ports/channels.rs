@@ -27,6 +27,12 @@ pub enum ChannelError {
     /// Throttled, a network error, a 5xx: another attempt may go through.
     #[error("the channel is unavailable: {0}")]
     Unavailable(String),
+    /// Rate limited: try again after this many seconds.
+    #[error("rate limited for {retry_after_seconds} s: {reason}")]
+    Throttled {
+        retry_after_seconds: u64,
+        reason: String,
+    },
     /// This message will never go through as it is (an unverified sender, an invalid
     /// number, a rejected address): the delivery fails with this reason.
     #[error("the channel refused the message: {0}")]
@@ -41,4 +47,26 @@ pub trait EmailSender: Send + Sync {
 #[async_trait]
 pub trait SmsSender: Send + Sync {
     async fn send_sms(&self, sms: &Sms) -> Result<Accepted, ChannelError>;
+}
+
+/// A message the local server kept instead of sending it (no accounts configured).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxMessage {
+    pub id: String,
+    /// `slack`, `email` or `sms`.
+    pub channel: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub text: String,
+    /// The approval links in the message, in order.
+    pub links: Vec<String>,
+    /// Set once the message was updated (a Slack message after the outcome).
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub sent_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The messages the local outbox holds, oldest first.
+pub trait Outbox: Send + Sync {
+    fn messages(&self) -> Vec<OutboxMessage>;
 }

@@ -57,14 +57,20 @@ impl JobStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
     All,
-    /// Everything but `SEND_KIND`.
+    /// Everything but `OUTSIDE_CALL_KINDS`.
     Main,
-    /// Only `SEND_KIND`.
+    /// Only `OUTSIDE_CALL_KINDS`.
     Sends,
 }
 
 /// The job kind that is a call to an outside receiver.
 pub const SEND_KIND: &str = "webhook.send";
+/// The job kind that sends one message to an approver.
+pub const DELIVERY_SEND_KIND: &str = "delivery.send";
+/// The job kind that updates a Slack message once its request is answered.
+pub const DELIVERY_UPDATE_KIND: &str = "delivery.update";
+/// The kinds of the `Sends` lane: each one waits on a service outside.
+pub const OUTSIDE_CALL_KINDS: [&str; 3] = [SEND_KIND, DELIVERY_SEND_KIND, DELIVERY_UPDATE_KIND];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

@@ -4,10 +4,12 @@ mod approvals;
 mod changes;
 mod channels;
 mod clock;
+mod deliveries;
 mod ids;
 mod jobs;
 mod relay;
 mod scheduler;
+mod slack;
 mod stream;
 mod tenants;
 mod webhooks;
@@ -17,12 +19,19 @@ pub use approvals::{
     TransitionRecord,
 };
 pub use changes::{ChangeFeed, Changed};
-pub use channels::{Accepted, ChannelError, Email, EmailSender, Sms, SmsSender};
+pub use channels::{
+    Accepted, ChannelError, Email, EmailSender, Outbox, OutboxMessage, Sms, SmsSender,
+};
 pub use clock::Clock;
+pub use deliveries::{ChannelDelivery, ChannelDeliveryStatus, ChannelDeliveryStore};
 pub use ids::{IdKind, Ids};
-pub use jobs::{Job, JobQueue, JobStatus, Lane, NewJob, SEND_KIND};
+pub use jobs::{
+    DELIVERY_SEND_KIND, DELIVERY_UPDATE_KIND, Job, JobQueue, JobStatus, Lane, NewJob,
+    OUTSIDE_CALL_KINDS, SEND_KIND,
+};
 pub use relay::{DeadLetters, Relay, RelayError, Relayed};
 pub use scheduler::{Scheduler, SchedulerError};
+pub use slack::{Posted, SlackApi};
 pub use stream::{ConnectionStore, PushError, Pusher, StreamConnection};
 pub use tenants::{ApiKey, Tenant, TenantStore};
 pub use webhooks::{

@@ -1,5 +1,5 @@
-//! Database credentials from Secrets Manager: the secret RDS manages for the cluster,
-//! `{"username": …, "password": …}`.
+//! Secrets from Secrets Manager: the database credentials RDS manages for the cluster
+//! (`{"username": …, "password": …}`), the approval-link key, and the Slack app's.
 
 use serde::Deserialize;
 
@@ -17,21 +17,8 @@ pub async fn database_url(
     port: u16,
     database: &str,
 ) -> Result<String, String> {
-    let secret = aws_sdk_secretsmanager::Client::new(sdk)
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot read secret {arn}: {}",
-                crate::telemetry::error_chain(&e)
-            )
-        })?;
-    let text = secret
-        .secret_string()
-        .ok_or_else(|| format!("secret {arn} holds no text"))?;
-    let c: Credentials = serde_json::from_str(text)
+    let text = secret_text(sdk, arn).await?;
+    let c: Credentials = serde_json::from_str(&text)
         .map_err(|e| format!("secret {arn} is not {{\"username\", \"password\"}}: {e}"))?;
     let mut url = url::Url::parse("postgres://localhost").expect("a valid base");
     url.set_host(Some(host))
@@ -44,4 +31,40 @@ pub async fn database_url(
         .map_err(|()| "bad password".to_owned())?;
     url.set_path(database);
     Ok(url.to_string())
+}
+
+/// The text a secret holds.
+pub async fn secret_text(sdk: &aws_config::SdkConfig, arn: &str) -> Result<String, String> {
+    let secret = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read secret {arn}: {}",
+                crate::telemetry::error_chain(&e)
+            )
+        })?;
+    secret
+        .secret_string()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("secret {arn} holds no text"))
+}
+
+/// The Slack app's secret: `{"signingSecret": …, "botToken": …}`; both empty until the
+/// operator fills them in, which leaves Slack off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlackSecret {
+    #[serde(default)]
+    pub signing_secret: String,
+    #[serde(default)]
+    pub bot_token: String,
+}
+
+pub async fn slack_secret(sdk: &aws_config::SdkConfig, arn: &str) -> Result<SlackSecret, String> {
+    let text = secret_text(sdk, arn).await?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("secret {arn} is not {{\"signingSecret\", \"botToken\"}}: {e}"))
 }

@@ -10,7 +10,8 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use crate::ports::{
-    ApprovalStore, ConnectionStore, JobQueue, StoreError, TenantStore, WebhookStore,
+    ApprovalStore, ChannelDeliveryStore, ConnectionStore, JobQueue, StoreError, TenantStore,
+    WebhookStore,
 };
 
 /// The ports one database provides.
@@ -21,6 +22,7 @@ pub struct Stores {
     pub tenants: Arc<dyn TenantStore>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub connections: Arc<dyn ConnectionStore>,
+    pub deliveries: Arc<dyn ChannelDeliveryStore>,
     pub backend: Backend,
 }
 

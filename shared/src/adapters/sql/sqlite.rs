@@ -66,3 +66,4 @@ impl Store {
 include!("store_body.rs");
 include!("webhooks_body.rs");
 include!("connections_body.rs");
+include!("deliveries_body.rs");

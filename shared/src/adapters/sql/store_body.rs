@@ -14,7 +14,7 @@ use sqlx::{QueryBuilder, Row};
 use super::{Stores, corrupt, db_err};
 use crate::domain::{Approval, Event, Source};
 use crate::ports::{
-    ApiKey, ApprovalStore, CreateOutcome, IdempotencyClaim, Job, JobQueue, JobStatus, Lane, ListQuery, NewApprovalRecord, SEND_KIND,
+    ApiKey, ApprovalStore, CreateOutcome, IdempotencyClaim, Job, JobQueue, JobStatus, Lane, ListQuery, NewApprovalRecord, OUTSIDE_CALL_KINDS,
     NewJob, StoredApproval, Tenant, TenantStore, TransitionRecord,
 };
 
@@ -38,7 +38,8 @@ impl Store {
             jobs: me.clone(),
             tenants: me.clone(),
             webhooks: me.clone(),
-            connections: me,
+            connections: me.clone(),
+            deliveries: me,
             backend: BACKEND,
         }
     }
@@ -126,12 +127,20 @@ fn decode_event(row: &<Db as sqlx::Database>::Row) -> Result<Event, StoreError> 
     })
 }
 
+fn outside_call_kinds() -> String {
+    OUTSIDE_CALL_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The SQL condition that keeps a lane's jobs.
 fn lane_filter(lane: Lane) -> String {
     match lane {
         Lane::All => String::new(),
-        Lane::Main => format!("AND kind <> '{SEND_KIND}'"),
-        Lane::Sends => format!("AND kind = '{SEND_KIND}'"),
+        Lane::Main => format!("AND kind NOT IN ({})", outside_call_kinds()),
+        Lane::Sends => format!("AND kind IN ({})", outside_call_kinds()),
     }
 }
 
@@ -228,6 +237,9 @@ impl ApprovalStore for Store {
             return Err(StoreError::VersionConflict);
         }
         insert_event(&mut tx, &r.tenant_id, &r.event).await?;
+        if let Some(d) = &r.delivery {
+            update_channel_delivery(&mut *tx, d).await?;
+        }
         for kind in &r.cancel_job_kinds {
             // A claimed job is left to finish: it re-reads the request and does nothing.
             sqlx::query(

@@ -1,0 +1,279 @@
+//! Slack interactivity: button clicks on a request's message, and the "Approve with
+//! changes" modal. Only the approvers of the request's current level may answer; the
+//! Slack user is matched by id, or by the email Slack has for them.
+
+use serde_json::{Value, json};
+
+use super::messages::{self, APPROVE, ButtonValue, MODIFY, MODIFY_VIEW, REJECT};
+use crate::app::{App, AppError};
+use crate::domain::{Actor, Approval, Channel, Command, DecisionKind, FieldError, Source, form};
+
+/// What to answer Slack with (always 200): nothing, or a JSON body (modal errors).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SlackReply {
+    Empty,
+    Json(Value),
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+fn button_value(raw: Option<&str>, field: &str) -> Result<ButtonValue, AppError> {
+    raw.and_then(|r| serde_json::from_str(r).ok())
+        .ok_or_else(|| AppError::invalid(field, "does not name a Greenlight request"))
+}
+
+impl App {
+    /// Handles one interaction payload whose signature was already verified.
+    pub async fn slack_interaction(&self, payload: &Value) -> Result<SlackReply, AppError> {
+        let user = str_at(payload, "/user/id")
+            .ok_or_else(|| AppError::invalid("/user/id", "is missing"))?
+            .to_owned();
+        match str_at(payload, "/type") {
+            Some("block_actions") => self.slack_action(payload, &user).await,
+            Some("view_submission")
+                if str_at(payload, "/view/callback_id") == Some(MODIFY_VIEW) =>
+            {
+                self.slack_modal_submitted(payload, &user).await
+            }
+            Some("view_submission") => Err(AppError::invalid(
+                "/view/callback_id",
+                "is not a Greenlight view",
+            )),
+            // Closing a modal and the like need no answer.
+            _ => Ok(SlackReply::Empty),
+        }
+    }
+
+    /// The identity of the current level's approver that `user` is, if any.
+    async fn slack_approver(&self, a: &Approval, user: &str) -> Result<Option<String>, AppError> {
+        let approvers = a.current_approvers();
+        if let Some(by_id) = approvers.iter().find(|ap| {
+            ap.channel == Channel::Slack && (ap.recipient == user || ap.id.as_deref() == Some(user))
+        }) {
+            return Ok(Some(crate::domain::policy::identity(by_id).to_owned()));
+        }
+        let slack = self.slack()?;
+        let email = match slack.user_email(user).await {
+            Ok(Some(e)) => e,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the Slack user's email");
+                return Ok(None);
+            }
+        };
+        Ok(approvers
+            .iter()
+            .find(|ap| {
+                ap.recipient.eq_ignore_ascii_case(&email)
+                    || ap
+                        .id
+                        .as_deref()
+                        .is_some_and(|id| id.eq_ignore_ascii_case(&email))
+            })
+            .map(|ap| crate::domain::policy::identity(ap).to_owned()))
+    }
+
+    fn slack(&self) -> Result<&std::sync::Arc<dyn crate::ports::SlackApi>, AppError> {
+        self.channels
+            .slack
+            .as_ref()
+            .ok_or(AppError::NotFound("Slack integration"))
+    }
+
+    /// Says something only `user` sees; a failure is logged, not returned.
+    async fn tell(&self, channel: Option<&str>, user: &str, text: &str) {
+        let (Some(channel), Ok(slack)) = (channel, self.slack()) else {
+            return;
+        };
+        if let Err(e) = slack.post_ephemeral(channel, user, text).await {
+            tracing::warn!(error = %e, "could not answer a Slack user");
+        }
+    }
+
+    async fn slack_action(&self, payload: &Value, user: &str) -> Result<SlackReply, AppError> {
+        let action = payload
+            .pointer("/actions/0")
+            .ok_or_else(|| AppError::invalid("/actions", "has no action"))?;
+        let action_id = str_at(action, "/action_id").unwrap_or_default();
+        if ![APPROVE, REJECT, MODIFY].contains(&action_id) {
+            return Err(AppError::invalid(
+                "/actions/0/action_id",
+                format!("{action_id:?} is not a Greenlight action"),
+            ));
+        }
+        let value = button_value(str_at(action, "/value"), "/actions/0/value")?;
+        let channel = str_at(payload, "/channel/id").or(str_at(payload, "/container/channel_id"));
+        let a = self
+            .get_approval(&value.tenant_id, &value.approval_id)
+            .await?;
+        let Some(who) = self.slack_approver(&a, user).await? else {
+            self.tell(
+                channel,
+                user,
+                "Only the approvers of this request can answer it.",
+            )
+            .await;
+            return Ok(SlackReply::Empty);
+        };
+        if let Some(outcome) = messages::outcome(&a) {
+            self.tell(
+                channel,
+                user,
+                &format!("This request was already answered. {outcome}."),
+            )
+            .await;
+            return Ok(SlackReply::Empty);
+        }
+        if action_id == MODIFY {
+            let Some(schema) = &a.spec.ui_schema else {
+                return Err(AppError::invalid(
+                    "/actions/0/action_id",
+                    "this request has nothing to change",
+                ));
+            };
+            let trigger = str_at(payload, "/trigger_id")
+                .ok_or_else(|| AppError::invalid("/trigger_id", "is missing"))?;
+            let fields = form::fields(schema, &a.spec.action_data);
+            let view = messages::slack_modal(&a, &fields, &value);
+            if let Err(e) = self.slack()?.open_view(trigger, &view).await {
+                tracing::warn!(error = %e, "could not open the Slack modal");
+                self.tell(
+                    channel,
+                    user,
+                    "The form could not be opened; please try again.",
+                )
+                .await;
+            }
+            return Ok(SlackReply::Empty);
+        }
+        let decision = if action_id == APPROVE {
+            DecisionKind::Approved
+        } else {
+            DecisionKind::Rejected
+        };
+        match self
+            .decide_from_slack(&value, user, &who, decision, None, None)
+            .await
+        {
+            Ok(_) => {}
+            Err(AppError::Conflict { current, .. }) => {
+                let now =
+                    messages::outcome(&current).unwrap_or_else(|| "You already answered".into());
+                self.tell(channel, user, &format!("Nothing changed: {now}."))
+                    .await;
+            }
+            Err(AppError::Forbidden(why)) => {
+                self.tell(channel, user, &format!("Nothing changed: {why}."))
+                    .await;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(SlackReply::Empty)
+    }
+
+    async fn decide_from_slack(
+        &self,
+        value: &ButtonValue,
+        user: &str,
+        who: &str,
+        decision: DecisionKind,
+        response_data: Option<Value>,
+        feedback: Option<String>,
+    ) -> Result<Approval, AppError> {
+        let actor = Actor {
+            id: format!("slack:{user}"),
+            source: Source::Slack,
+        };
+        let command = Command::Decide {
+            decision,
+            response_data,
+            feedback,
+            responded_by: Some(who.to_owned()),
+        };
+        self.run_command(&value.tenant_id, &value.approval_id, command, &actor)
+            .await
+    }
+
+    async fn slack_modal_submitted(
+        &self,
+        payload: &Value,
+        user: &str,
+    ) -> Result<SlackReply, AppError> {
+        let value = button_value(
+            str_at(payload, "/view/private_metadata"),
+            "/view/private_metadata",
+        )?;
+        let a = self
+            .get_approval(&value.tenant_id, &value.approval_id)
+            .await?;
+        let schema = a.spec.ui_schema.clone().unwrap_or(json!({}));
+        let fields = form::fields(&schema, &a.spec.action_data);
+        let first_block = fields
+            .first()
+            .map_or("feedback".to_owned(), |f| f.name.clone());
+        let refuse = |message: String| {
+            SlackReply::Json(json!({
+                "response_action": "errors",
+                "errors": {first_block.clone(): message},
+            }))
+        };
+        let Some(who) = self.slack_approver(&a, user).await? else {
+            return Ok(refuse(
+                "Only the approvers of this request can answer it.".into(),
+            ));
+        };
+        let values = payload
+            .pointer("/view/state/values")
+            .cloned()
+            .unwrap_or(json!({}));
+        let input = |name: &str| -> Option<String> {
+            let v = values.get(name)?.get("value")?;
+            if let Some(options) = v.get("selected_options").and_then(Value::as_array) {
+                return Some((!options.is_empty()).to_string());
+            }
+            str_at(v, "/selected_option/value")
+                .or(str_at(v, "/value"))
+                .map(str::to_owned)
+        };
+        let errors_reply = |errors: Vec<FieldError>| {
+            let mut by_block = serde_json::Map::new();
+            for e in errors {
+                let block = e
+                    .field
+                    .strip_prefix("/responseData/")
+                    .and_then(|f| f.split('/').next())
+                    .filter(|f| fields.iter().any(|x| x.name == *f))
+                    .map_or(first_block.clone(), str::to_owned);
+                by_block.entry(block).or_insert(Value::String(e.message));
+            }
+            SlackReply::Json(json!({"response_action": "errors", "errors": by_block}))
+        };
+        let data = match form::parse_inputs(&fields, input, "/responseData") {
+            Ok(d) => d,
+            Err(errors) => return Ok(errors_reply(errors)),
+        };
+        let feedback = input("feedback").filter(|f| !f.trim().is_empty());
+        match self
+            .decide_from_slack(
+                &value,
+                user,
+                &who,
+                DecisionKind::Modified,
+                Some(data),
+                feedback,
+            )
+            .await
+        {
+            Ok(_) => Ok(SlackReply::Json(json!({"response_action": "clear"}))),
+            Err(AppError::Invalid(errors)) => Ok(errors_reply(errors)),
+            Err(AppError::Conflict { current, .. }) => Ok(refuse(format!(
+                "Nothing changed: {}.",
+                messages::outcome(&current).unwrap_or_else(|| "you already answered".into())
+            ))),
+            Err(AppError::Forbidden(why)) => Ok(refuse(format!("Nothing changed: {why}."))),
+            Err(e) => Err(e),
+        }
+    }
+}

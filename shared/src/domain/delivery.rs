@@ -1,0 +1,109 @@
+//! Telling approvers: who gets a message when, and the events that record each message
+//! sent or lost. Recording them never changes what the request is, only its history.
+
+use serde::{Deserialize, Serialize};
+
+use super::approval::{Approval, Approver, Channel};
+use super::event::Change;
+
+/// Why a message goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    /// The request reached this approver (created, or escalated to their level).
+    Request,
+    /// A reminder to an approver who has not answered.
+    Reminder,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Request => "request",
+            Purpose::Reminder => "reminder",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Purpose> {
+        [Purpose::Request, Purpose::Reminder]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Slack => "slack",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Web => "web",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        [Channel::Slack, Channel::Email, Channel::Sms, Channel::Web]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+
+    /// Whether a message is sent on this channel (the dashboard shows, it does not send).
+    pub fn sends(self) -> bool {
+        self != Channel::Web
+    }
+}
+
+/// One message that went out: `approval.sent.<channel>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sent {
+    pub delivery_id: String,
+    pub recipient: String,
+    /// The approver's identity (its `id`, else its recipient).
+    pub approver: String,
+    pub purpose: Purpose,
+    /// What the provider calls it: the Slack `ts`, the SES or SNS message id.
+    pub message_id: Option<String>,
+}
+
+/// One message that will not arrive: `delivery.failed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryFailed {
+    pub delivery_id: String,
+    pub channel: Channel,
+    pub recipient: String,
+    pub error: String,
+}
+
+/// The event recording that `sent` went out on `channel`.
+pub fn sent(channel: Channel, sent: Sent) -> Change {
+    match channel {
+        Channel::Slack => Change::SentSlack(sent),
+        Channel::Sms => Change::SentSms(sent),
+        Channel::Email | Channel::Web => Change::SentEmail(sent),
+    }
+}
+
+/// Who is told what after `change` turned the request into `after`: everyone of the
+/// level that now has it, on creation and escalation; who has not answered, on a
+/// reminder. Dashboard approvers see the request without a message.
+pub fn recipients(change: &Change, after: &Approval) -> Vec<(Approver, Purpose)> {
+    let (list, purpose) = match change {
+        Change::Created(_) | Change::Escalated(_) => {
+            (after.current_approvers().to_vec(), Purpose::Request)
+        }
+        Change::ReminderSent(r) => (r.recipients.clone(), Purpose::Reminder),
+        _ => return Vec::new(),
+    };
+    list.into_iter()
+        .filter(|a| a.channel.sends())
+        .map(|a| (a, purpose))
+        .collect()
+}
+
+/// Whether `change` is the request's outcome, after which its messages say so.
+pub fn ends_asking(before: Option<&Approval>, after: &Approval) -> bool {
+    before.is_some_and(|b| b.status == super::Status::Pending)
+        && after.status != super::Status::Pending
+}

@@ -1,0 +1,110 @@
+//! A request's messages to approvers, and the local server's outbox.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::Problem;
+use super::extract::Authed;
+use crate::app::{App, AppError};
+use crate::ports::{ChannelDelivery, OutboxMessage};
+
+/// One message to one approver on one channel.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    pub id: String,
+    pub approval_id: String,
+    /// `slack`, `email` or `sms`.
+    pub channel: String,
+    pub recipient: String,
+    /// The approver's identity (its `id`, else its recipient).
+    pub approver: String,
+    /// `request` (the request reached them) or `reminder`.
+    pub purpose: String,
+    pub level: u32,
+    /// `pending`, `sent`, `delivered`, `failed`, or `cancelled` (answered before it went).
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub slack_channel: Option<String>,
+    pub slack_ts: Option<String>,
+    /// The SES or SNS message id.
+    pub message_id: Option<String>,
+    /// When its approval link decided.
+    pub link_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<ChannelDelivery> for DeliveryView {
+    fn from(d: ChannelDelivery) -> Self {
+        Self {
+            id: d.id,
+            approval_id: d.approval_id,
+            channel: d.channel.as_str().to_owned(),
+            recipient: d.recipient,
+            approver: d.approver,
+            purpose: d.purpose.as_str().to_owned(),
+            level: d.level,
+            status: d.status.as_str().to_owned(),
+            attempts: d.attempts,
+            max_attempts: d.max_attempts,
+            next_retry_at: d.next_retry_at,
+            last_error: d.last_error,
+            slack_channel: d.slack_channel,
+            slack_ts: d.slack_ts,
+            message_id: d.message_id,
+            link_used_at: d.link_used_at,
+            created_at: d.created_at,
+            sent_at: d.sent_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub items: Vec<DeliveryView>,
+}
+
+#[utoipa::path(get, path = "/v1/approvals/{id}/deliveries", tag = "approvals",
+    params(("id" = String, Path)),
+    responses(
+        (status = 401, description = "Missing or unknown API key", body = Problem),
+        (status = 200, description = "Oldest first", body = DeliveryList),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<App>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<DeliveryList>, Problem> {
+    let items = app.deliveries_of(&caller, &id).await?;
+    Ok(Json(DeliveryList {
+        items: items.into_iter().map(DeliveryView::from).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxList {
+    pub items: Vec<OutboxMessage>,
+}
+
+#[utoipa::path(get, path = "/v1/dev/outbox", tag = "local",
+    responses(
+        (status = 200, description = "What the local server would have sent, oldest first", body = OutboxList),
+        (status = 404, description = "Not the local server, or channels are connected", body = Problem)))]
+pub async fn outbox(State(app): State<App>) -> Result<Json<OutboxList>, Problem> {
+    let outbox = app
+        .channels
+        .outbox
+        .as_ref()
+        .ok_or(AppError::NotFound("outbox"))?;
+    Ok(Json(OutboxList {
+        items: outbox.messages(),
+    }))
+}

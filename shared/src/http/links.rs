@@ -1,0 +1,196 @@
+//! The approval-link pages: `GET /a/{token}` shows the request and a form and decides
+//! nothing (mail scanners open links); `POST /a/{token}` from that form decides, once.
+//! `GET /s/{code}` is an SMS's short link to the same page.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Serialize;
+
+use crate::app::deliveries::links::{LinkAnswer, LinkPage, LinkRefused, LinkState};
+use crate::app::deliveries::messages;
+use crate::app::{App, AppError};
+use crate::domain::form::{self, FieldKind};
+use crate::domain::link::LinkError;
+use crate::templates;
+
+#[derive(Serialize)]
+struct FieldView {
+    name: String,
+    label: String,
+    description: Option<String>,
+    kind: &'static str,
+    choices: Vec<String>,
+    required: bool,
+    value: String,
+    error: Option<String>,
+}
+
+fn notice(page: &LinkPage) -> Option<String> {
+    let outcome = messages::outcome(&page.approval);
+    let with = |lead: &str| match &outcome {
+        Some(o) => format!("{lead} {o}."),
+        None => lead.to_owned(),
+    };
+    match page.state {
+        LinkState::Open => None,
+        LinkState::Used if outcome.is_none() => {
+            Some("Your answer is recorded; the request is waiting for other approvers.".into())
+        }
+        LinkState::Used => Some(with("You have answered this request.")),
+        LinkState::Answered => Some(with("This request has already been answered.")),
+        LinkState::Expired => Some(with("This link has expired.")),
+        LinkState::MovedOn => Some(
+            "This request has gone on to other approvers; this link no longer decides it.".into(),
+        ),
+    }
+}
+
+fn render(page: &LinkPage, action: &str, feedback: &str) -> String {
+    let a = &page.approval;
+    let s = messages::summary(a, None);
+    let form_fields: Vec<FieldView> = a
+        .spec
+        .ui_schema
+        .as_ref()
+        .map(|schema| form::fields(schema, &a.spec.action_data))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| {
+            let (kind, choices) = match f.kind {
+                FieldKind::Text => ("text", Vec::new()),
+                FieldKind::Integer => ("integer", Vec::new()),
+                FieldKind::Number => ("number", Vec::new()),
+                FieldKind::Boolean => ("boolean", Vec::new()),
+                FieldKind::Choice(c) => ("choice", c),
+            };
+            let error = page
+                .errors
+                .iter()
+                .find(|e| e.field == format!("/responseData/{}", f.name))
+                .map(|e| e.message.clone());
+            FieldView {
+                value: page
+                    .inputs
+                    .get(&f.name)
+                    .cloned()
+                    .or(f.current)
+                    .unwrap_or_default(),
+                name: f.name,
+                label: f.label,
+                description: f.description,
+                kind,
+                choices,
+                required: f.required,
+                error,
+            }
+        })
+        .collect();
+    let errors: Vec<String> = page
+        .errors
+        .iter()
+        .map(|e| match e.field.strip_prefix("/responseData/") {
+            Some(field) => format!("{field}: {}", e.message),
+            None => e.message.clone(),
+        })
+        .collect();
+    templates::render(
+        "link.html",
+        minijinja::context! {
+            title => s.name.clone(), name => s.name, agent => s.agent,
+            action_type => s.action_type, fields => s.fields, expires => s.expires,
+            notice => notice(page), open => page.state == LinkState::Open,
+            approver => page.approver, errors => errors, action => action,
+            form_fields => form_fields, feedback => feedback,
+        },
+    )
+}
+
+/// A page for a link that is not one of ours, or a request that is gone.
+fn refusal(e: LinkRefused) -> Response {
+    let (status, text) = match &e {
+        LinkRefused::Invalid(LinkError::Forged) => (
+            StatusCode::FORBIDDEN,
+            "This link was not issued by this Greenlight, or it was changed.",
+        ),
+        LinkRefused::Invalid(_) => (StatusCode::BAD_REQUEST, "This is not an approval link."),
+        LinkRefused::App(AppError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, "This request no longer exists.")
+        }
+        LinkRefused::App(err) => {
+            tracing::error!(error = %crate::telemetry::error_chain(err), "an approval link failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Greenlight cannot answer right now; please try again in a minute.",
+            )
+        }
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Greenlight</title></head><body style=\"font-family: sans-serif; max-width: 40rem; \
+         margin: 2rem auto; padding: 0 1rem;\"><h1>Greenlight</h1><p>{text}</p></body></html>"
+    );
+    (status, no_store(), Html(body)).into_response()
+}
+
+/// Pages carry a live token and a request's details: no caching, no referrer.
+fn no_store() -> [(header::HeaderName, &'static str); 2] {
+    [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ]
+}
+
+pub async fn show(State(app): State<App>, Path(token): Path<String>) -> Response {
+    match app.open_link(&token).await {
+        Ok(page) => (no_store(), Html(render(&page, &format!("/a/{token}"), ""))).into_response(),
+        Err(e) => refusal(e),
+    }
+}
+
+pub async fn answer(State(app): State<App>, Path(token): Path<String>, body: Bytes) -> Response {
+    let mut answer = LinkAnswer::default();
+    let mut fields = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "decision" => answer.decision = v.into_owned(),
+            "feedback" => answer.feedback = Some(v.into_owned()),
+            other => {
+                if let Some(name) = other.strip_prefix("field.") {
+                    fields.insert(name.to_owned(), v.into_owned());
+                }
+            }
+        }
+    }
+    answer.fields = fields;
+    let feedback = answer.feedback.clone().unwrap_or_default();
+    match app.answer_link(&token, answer).await {
+        Ok(page) => {
+            let status = if page.errors.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let kept = if page.errors.is_empty() {
+                ""
+            } else {
+                &feedback
+            };
+            let html = render(&page, &format!("/a/{token}"), kept);
+            (status, no_store(), Html(html)).into_response()
+        }
+        Err(e) => refusal(e),
+    }
+}
+
+pub async fn short(State(app): State<App>, Path(code): Path<String>) -> Response {
+    match app.expand_short_link(&code).await {
+        Ok(Some(token)) => Redirect::to(&format!("/a/{token}")).into_response(),
+        Ok(None) => refusal(LinkRefused::Invalid(LinkError::Malformed)),
+        Err(e) => refusal(LinkRefused::App(e)),
+    }
+}
