@@ -16,6 +16,7 @@ use crate::adapters::http_sender::HttpSender;
 use crate::adapters::ids::UuidIds;
 use crate::adapters::sql;
 use crate::app::Channels;
+use crate::app::deliveries::DELIVERY_KINDS;
 use crate::app::jobs::{JobRunner, RunnerConfig};
 use crate::app::relay::OutboxRelay;
 use crate::app::{App, Timers};
@@ -62,6 +63,9 @@ pub struct LambdaConfig {
     pub max_connections: u32,
     /// `GREENLIGHT_OUTBOX_QUEUE_URL`: where committed jobs are relayed.
     pub outbox_queue_url: String,
+    /// `GREENLIGHT_DELIVERY_QUEUE_URL`: where jobs of messages to approvers are relayed
+    /// instead, when set (the delivery function's queue).
+    pub delivery_queue_url: Option<String>,
     /// `GREENLIGHT_SCHEDULE_GROUP`, `GREENLIGHT_TIMEOUT_FUNCTION_ARN`,
     /// `GREENLIGHT_SCHEDULER_ROLE_ARN`, `GREENLIGHT_TIMER_QUEUE_URL`.
     pub timers: AwsTimersConfig,
@@ -78,8 +82,9 @@ pub struct LambdaConfig {
 /// How approvers are reached from AWS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelsConfig {
-    /// `GREENLIGHT_PUBLIC_URL`: the base of approval links (the API's URL).
-    pub public_url: String,
+    /// `GREENLIGHT_PUBLIC_URL`: the base of approval links, set where messages are made
+    /// (the delivery function: the callback function's URL).
+    pub public_url: Option<String>,
     /// `GREENLIGHT_LINK_SECRET_ARN`: the secret whose text signs approval links.
     pub link_secret_arn: String,
     /// `GREENLIGHT_SLACK_SECRET_ARN`: the Slack app's signing secret and bot token;
@@ -97,10 +102,12 @@ pub struct ChannelsConfig {
 impl ChannelsConfig {
     fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let public_url = required(lookup, "GREENLIGHT_PUBLIC_URL")?;
-        check_http_url("GREENLIGHT_PUBLIC_URL", &public_url)?;
+        let public_url = set("GREENLIGHT_PUBLIC_URL");
+        if let Some(url) = &public_url {
+            check_http_url("GREENLIGHT_PUBLIC_URL", url)?;
+        }
         Ok(Self {
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
             link_secret_arn: required(lookup, "GREENLIGHT_LINK_SECRET_ARN")?,
             slack_secret_arn: set("GREENLIGHT_SLACK_SECRET_ARN"),
             slack: SlackConfig::from_lookup(lookup)?,
@@ -156,6 +163,7 @@ impl LambdaConfig {
             database,
             max_connections,
             outbox_queue_url: required(&lookup, "GREENLIGHT_OUTBOX_QUEUE_URL")?,
+            delivery_queue_url: lookup("GREENLIGHT_DELIVERY_QUEUE_URL").filter(|v| !v.is_empty()),
             timers: AwsTimersConfig {
                 schedule_group: required(&lookup, "GREENLIGHT_SCHEDULE_GROUP")?,
                 target_arn: required(&lookup, "GREENLIGHT_TIMEOUT_FUNCTION_ARN")?,
@@ -250,10 +258,11 @@ impl Lambda {
             deliveries: stores.deliveries.clone(),
             channels: channels(&config.channels, sdk).await?,
         };
-        let relay = OutboxRelay::new(
-            app.clone(),
-            Arc::new(SqsRelay::new(sdk, &config.outbox_queue_url)),
-        );
+        let mut queues = SqsRelay::new(sdk, &config.outbox_queue_url);
+        if let Some(url) = &config.delivery_queue_url {
+            queues = queues.route(DELIVERY_KINDS, url);
+        }
+        let relay = OutboxRelay::new(app.clone(), Arc::new(queues));
         let runner = JobRunner::new(app.clone(), RunnerConfig::default());
         let dead_letters = config
             .dead_letter_queue_url
@@ -296,7 +305,7 @@ async fn channels(c: &ChannelsConfig, sdk: &aws_config::SdkConfig) -> Result<Cha
             .then(|| Arc::new(SnsSms::new(sdk)) as Arc<dyn crate::ports::SmsSender>),
         slack_signing_secret: slack.signing_secret,
         link_secret: Arc::from(link_key.into_bytes()),
-        public_url: c.public_url.clone(),
+        public_url: c.public_url.clone().unwrap_or_default(),
         outbox: None,
     })
 }

@@ -18,6 +18,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use greenlight::domain::Channel;
+use greenlight::domain::link::{self, LinkGrant};
+use greenlight::ports::ChannelDeliveryStatus;
+use greenlight_tests::slack::{self, SlackServer};
 use greenlight_tests::{Backend, aws, fresh_database, greenlight};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
@@ -208,6 +214,8 @@ fn binary(name: &str) -> PathBuf {
             "webhook-fanout" => env!("CARGO_BIN_EXE_webhook-fanout"),
             "sweeper" => env!("CARGO_BIN_EXE_sweeper"),
             "realtime" => env!("CARGO_BIN_EXE_realtime"),
+            "callback" => env!("CARGO_BIN_EXE_callback"),
+            "delivery" => env!("CARGO_BIN_EXE_delivery"),
             other => panic!("no function {other}"),
         }),
     }
@@ -234,14 +242,57 @@ fn sample(file: &str) -> Value {
 
 /// A sample event with the sample approval id replaced by `id`.
 fn sample_for(file: &str, id: &str) -> Value {
-    let text = sample(file)
-        .to_string()
-        .replace("apr_0000000000000000000000000000sample", id);
+    sample_with(file, "apr_0000000000000000000000000000sample", id)
+}
+
+/// A sample with `placeholder` replaced by `value` wherever it appears.
+fn sample_with(file: &str, placeholder: &str, value: &str) -> Value {
+    let text = sample(file).to_string().replace(placeholder, value);
     serde_json::from_str(&text).unwrap()
 }
 
+const SLACK_SIGNING_SECRET: &str = "slack-signing-secret-of-this-test";
+const LINK_KEY: &str = "link-signing-key-of-this-test";
+
 fn body(answer: &Value) -> Value {
     serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+/// Runs what the delivery queue holds until it is empty (each run relays the jobs it
+/// wrote back onto the queue); returns how many messages ran.
+async fn run_deliveries(
+    delivery: &mut Function,
+    sdk: &aws_config::SdkConfig,
+    queue: &str,
+) -> usize {
+    let mut ran = 0;
+    loop {
+        let batch = aws::take_all(sdk, queue).await;
+        let n = batch["Records"].as_array().unwrap().len();
+        if n == 0 {
+            return ran;
+        }
+        ran += n;
+        let answer = delivery.invoke(batch).await.unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+    }
+}
+
+/// The sample Slack click, on request `id`'s message `delivery_id`, signed now as
+/// Slack would sign it.
+fn signed_interaction(id: &str, delivery_id: &str) -> Value {
+    let mut event = sample("callback-slack-interaction.json");
+    let encoded = event["body"].as_str().unwrap();
+    let form = String::from_utf8(B64.decode(encoded).unwrap())
+        .unwrap()
+        .replace("apr_0000000000000000000000000000sample", id)
+        .replace("dlv_000000000000000000sample", delivery_id);
+    let now = chrono::Utc::now().timestamp();
+    event["headers"]["x-slack-request-timestamp"] = json!(now.to_string());
+    event["headers"]["x-slack-signature"] =
+        json!(slack::signature(SLACK_SIGNING_SECRET, now, &form));
+    event["body"] = json!(B64.encode(form));
+    event
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -260,13 +311,16 @@ async fn every_function_answers_its_sample_events() {
     let outbox = aws::queue(&sdk, "gl-outbox").await;
     let outbox_dlq = aws::queue(&sdk, "gl-outbox-dlq").await;
     let group = aws::schedule_group(&sdk).await;
-    let link_secret = aws::secret(&sdk, "link-signing-key-of-this-test").await;
+    let link_secret = aws::secret(&sdk, LINK_KEY).await;
     let sender = aws::verified_sender(&sdk).await;
+    let deliveries = aws::queue(&sdk, "gl-delivery").await;
+    let deliveries_dlq = aws::queue(&sdk, "gl-delivery-dlq").await;
+    let slack = SlackServer::start().await;
     let env: HashMap<String, String> = [
-        (
-            "GREENLIGHT_PUBLIC_URL",
-            "https://abc123.execute-api.us-east-1.amazonaws.com",
-        ),
+        ("GREENLIGHT_DELIVERY_QUEUE_URL", deliveries.as_str()),
+        ("GREENLIGHT_SLACK_BOT_TOKEN", "xoxb-test"),
+        ("GREENLIGHT_SLACK_SIGNING_SECRET", SLACK_SIGNING_SECRET),
+        ("GREENLIGHT_SLACK_API_URL", slack.base.as_str()),
         ("GREENLIGHT_LINK_SECRET_ARN", link_secret.as_str()),
         ("GREENLIGHT_EMAIL_FROM", sender.as_str()),
         ("GREENLIGHT_DATABASE_URL", db.as_str()),
@@ -318,11 +372,10 @@ async fn every_function_answers_its_sample_events() {
         (Some(200), Some("PENDING"))
     );
 
-    // webhook-fanout: the relayed jobs (fan-out, the deadline handed to the scheduler,
-    // the approver's message planned), then the sample batch, whose second message is
-    // malformed.
+    // webhook-fanout: the relayed jobs (fan-out, and the deadline handed to the
+    // scheduler), then the sample batch, whose second message is malformed.
     let relayed = aws::take_all(&sdk, &outbox).await;
-    assert_eq!(relayed["Records"].as_array().unwrap().len(), 3, "{relayed}");
+    assert_eq!(relayed["Records"].as_array().unwrap().len(), 2, "{relayed}");
     let mut fanout_env = env.clone();
     fanout_env.insert(
         "GREENLIGHT_DEAD_LETTER_QUEUE_URL".into(),
@@ -350,6 +403,82 @@ async fn every_function_answers_its_sample_events() {
     );
     let buried = aws::take_all(&sdk, &outbox_dlq).await;
     assert_eq!(buried["Records"][0]["body"], "{\"not\": \"a relayed job\"}");
+
+    // delivery: the plan (relayed to its own queue) makes Ann's email, and its send
+    // goes out through SES; then the sample batch, whose second message is malformed.
+    let mut delivery_env = env.clone();
+    delivery_env.insert(
+        "GREENLIGHT_DEAD_LETTER_QUEUE_URL".into(),
+        deliveries_dlq.clone(),
+    );
+    // Approval links are made here only, and point at the callback function's URL.
+    delivery_env.insert(
+        "GREENLIGHT_PUBLIC_URL".into(),
+        "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/".into(),
+    );
+    let mut delivery = Function::start("delivery", &delivery_env).await;
+    let sent = run_deliveries(&mut delivery, &sdk, &deliveries).await;
+    assert_eq!(sent, 2, "the plan, then the send");
+    let email = stores
+        .deliveries
+        .channel_deliveries("default", &id)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(email.status, ChannelDeliveryStatus::Sent, "{email:?}");
+    let message_id = email.message_id.clone().expect("SES's message id");
+    let sample_batch = delivery.invoke(sample("delivery-sqs.json")).await.unwrap();
+    assert_eq!(sample_batch, json!({"batchItemFailures": []}));
+    let buried = aws::take_all(&sdk, &deliveries_dlq).await;
+    assert_eq!(buried["Records"][0]["body"], "{\"not\": \"a relayed job\"}");
+
+    // callback: the email's link opens the request's page (and decides nothing).
+    let due = body(&read)["dueAt"].as_str().unwrap().parse().unwrap();
+    let token = link::issue(
+        LINK_KEY.as_bytes(),
+        &LinkGrant {
+            tenant_id: "default".into(),
+            approval_id: id.clone(),
+            approver: email.approver.clone(),
+            channel: Channel::Email,
+            level: 0,
+            expires_at: due,
+            nonce: email.id.clone(),
+        },
+    );
+    let mut callback = Function::start("callback", &env).await;
+    let page = callback
+        .invoke(sample_with(
+            "callback-link-page.json",
+            "LINK_TOKEN_SAMPLE",
+            &token,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(page["statusCode"], 200, "{page}");
+    let html = page["body"].as_str().unwrap();
+    assert!(
+        html.contains("Refund order 1234") && html.contains("<form"),
+        "{html}"
+    );
+
+    // SES reports that Ann's email bounced: the delivery fails, with the reason.
+    let bounced = delivery
+        .invoke(sample_with(
+            "delivery-ses-bounce.json",
+            "SES_MESSAGE_ID_SAMPLE",
+            &message_id,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(bounced["known"], true, "{bounced}");
+    let email = stores
+        .deliveries
+        .channel_delivery("default", &email.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(email.status, ChannelDeliveryStatus::Failed);
 
     // timeout: the schedule's own input comes early (the deadline is an hour away):
     // set again; the sample shapes answer too.
@@ -397,6 +526,38 @@ async fn every_function_answers_its_sample_events() {
         .await;
     assert!(gone.is_err(), "the decision removed the schedule");
 
+    // Slack: a request for a Slack user; its message is posted, the click comes back
+    // through the callback function, and the message is updated to the outcome.
+    let mut create = sample("api-create-approval.json");
+    create["headers"]["idempotency-key"] = json!("refund-order-5678");
+    let mut asked: Value = serde_json::from_str(create["body"].as_str().unwrap()).unwrap();
+    asked["approvers"] = json!([{"channel": "slack", "recipient": "U0SAMPLE01"}]);
+    create["body"] = json!(asked.to_string());
+    let created = api.invoke(create).await.unwrap();
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let other = body(&created)["id"].as_str().unwrap().to_owned();
+    run_deliveries(&mut delivery, &sdk, &deliveries).await;
+    assert_eq!(slack.calls("chat.postMessage").len(), 1);
+    let message = stores
+        .deliveries
+        .channel_deliveries("default", &other)
+        .await
+        .unwrap()
+        .remove(0);
+    let click = signed_interaction(&other, &message.id);
+    let clicked = callback.invoke(click).await.unwrap();
+    assert_eq!(clicked["statusCode"], 200, "{clicked}");
+    let decided = api
+        .invoke(sample_for("api-get-approval.json", &other))
+        .await
+        .unwrap();
+    assert_eq!(body(&decided)["status"], "APPROVED", "{decided}");
+    assert_eq!(body(&decided)["decision"]["source"], "slack");
+    run_deliveries(&mut delivery, &sdk, &deliveries).await;
+    let updated = slack.calls("chat.update");
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0].body["ts"], json!(message.slack_ts));
+
     // sweeper: nothing overdue; relays whatever is due.
     let mut sweeper = Function::start("sweeper", &env).await;
     let swept = sweeper
@@ -437,7 +598,9 @@ async fn every_function_answers_its_sample_events() {
 
     println!("| function | binary | cold start | resident memory after the first event |");
     println!("|---|---|---|---|");
-    for f in [&api, &fanout, &timeout, &sweeper, &realtime] {
+    for f in [
+        &api, &fanout, &timeout, &sweeper, &realtime, &callback, &delivery,
+    ] {
         println!("{}", f.figures());
     }
 }

@@ -215,7 +215,7 @@ impl JobRunner {
         self.config.lane
     }
 
-    pub(super) fn app(&self) -> &App {
+    pub fn app(&self) -> &App {
         &self.app
     }
 

@@ -60,7 +60,8 @@ pub struct Channels {
     pub slack_signing_secret: Option<String>,
     /// Signs approval links.
     pub link_secret: Arc<[u8]>,
-    /// The base of the links in messages (`GREENLIGHT_PUBLIC_URL`), without a final `/`.
+    /// The base of the links in messages (`GREENLIGHT_PUBLIC_URL`), without a final `/`;
+    /// empty where no messages are made (AWS functions other than delivery).
     pub public_url: String,
     /// Where the local server keeps the messages it does not send.
     pub outbox: Option<Arc<dyn Outbox>>,

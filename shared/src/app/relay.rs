@@ -46,6 +46,7 @@ impl OutboxRelay {
                 .map(|j| Relayed {
                     job_id: j.id.clone(),
                     owner: owner.clone(),
+                    kind: Some(j.kind.clone()),
                 })
                 .collect();
             if let Err(e) = self.relay.publish(&messages).await {

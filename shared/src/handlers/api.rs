@@ -1,6 +1,6 @@
-//! The api function: the same router as the local server, and after each change a
-//! relay of the outbox jobs it wrote, before the answer leaves (nothing runs after a
-//! Lambda invocation returns).
+//! The api and callback functions: the same routers as the local server, and after
+//! each change a relay of the outbox jobs it wrote, before the answer leaves (nothing
+//! runs after a Lambda invocation returns).
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -13,6 +13,13 @@ use crate::app::relay::OutboxRelay;
 
 pub fn router(app: App, relay: OutboxRelay) -> Router {
     crate::http::router(app).layer(middleware::from_fn_with_state(relay, relay_after_changes))
+}
+
+/// The callback function's router (Slack interactivity, approval links), relaying
+/// the same way.
+pub fn callback_router(app: App, relay: OutboxRelay) -> Router {
+    crate::http::callback_router(app)
+        .layer(middleware::from_fn_with_state(relay, relay_after_changes))
 }
 
 async fn relay_after_changes(

@@ -2,6 +2,7 @@
 //! `functions/` only build the adapters and call one of these.
 
 pub mod api;
+pub mod delivery;
 pub mod outbox;
 pub mod realtime;
 pub mod sweeper;

@@ -26,10 +26,28 @@ pub use problem::Problem;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The public API (`/v1/…`, `/healthz`, the OpenAPI document), Slack's interactivity
-/// endpoint and the approval-link pages.
+/// endpoint and the approval-link pages: what the local server and the api function
+/// serve.
 pub fn router(app: App) -> Router {
+    finish(api_routes().merge(callback_routes()), app)
+}
+
+/// What the callback function serves at its function URL: Slack's interactivity
+/// endpoint and the approval-link pages.
+pub fn callback_router(app: App) -> Router {
+    finish(callback_routes(), app)
+}
+
+fn callback_routes() -> Router<App> {
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/slack/interactions", post(slack::interactions))
+        .route("/a/{token}", get(links::show).post(links::answer))
+        .route("/s/{code}", get(links::short))
+}
+
+fn api_routes() -> Router<App> {
+    Router::new()
         .route("/v1/openapi.json", get(openapi::document))
         .route(
             "/v1/approvals",
@@ -40,12 +58,9 @@ pub fn router(app: App) -> Router {
         .route("/v1/approvals/{id}/cancel", post(approvals::cancel))
         .route("/v1/approvals/{id}/execution", post(approvals::execution))
         .route("/v1/approvals/{id}/events", get(approvals::events))
+        .route("/v1/approvals/{id}/events/verify", get(approvals::verify))
         .route("/v1/approvals/{id}/deliveries", get(deliveries::list))
         .route("/v1/dev/outbox", get(deliveries::outbox))
-        .route("/slack/interactions", post(slack::interactions))
-        .route("/a/{token}", get(links::show).post(links::answer))
-        .route("/s/{code}", get(links::short))
-        .route("/v1/approvals/{id}/events/verify", get(approvals::verify))
         .route("/v1/stream", get(stream::stream))
         .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
         .route(
@@ -72,6 +87,11 @@ pub fn router(app: App) -> Router {
             "/v1/callback-secret/rotate",
             post(webhooks::rotate_callback_secret),
         )
+}
+
+/// Problem answers for unknown routes and methods, the body limit, request logs.
+fn finish(routes: Router<App>, app: App) -> Router {
+    routes
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

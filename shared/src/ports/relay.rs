@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 pub struct Relayed {
     pub job_id: String,
     pub owner: String,
+    /// The job's kind, which decides the queue it goes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// Where committed outbox jobs go to be run elsewhere (an SQS queue on AWS). Publishing

@@ -1,5 +1,6 @@
-//! The outbox queue on AWS: relayed jobs as SQS messages, ten to a batch; and the
-//! dead-letter queues that take malformed messages at once.
+//! The outbox queues on AWS: relayed jobs as SQS messages, ten to a batch, each on the
+//! queue its kind is routed to; and the dead-letter queues that take malformed
+//! messages at once.
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
@@ -9,6 +10,8 @@ use crate::ports::{DeadLetters, Relay, RelayError, Relayed};
 pub struct SqsRelay {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
+    /// Job kinds that go to another queue than `queue_url`.
+    routes: Vec<(&'static [&'static str], String)>,
 }
 
 impl SqsRelay {
@@ -16,13 +19,24 @@ impl SqsRelay {
         Self {
             sqs: aws_sdk_sqs::Client::new(sdk),
             queue_url: queue_url.to_owned(),
+            routes: Vec::new(),
         }
     }
-}
 
-#[async_trait]
-impl Relay for SqsRelay {
-    async fn publish(&self, jobs: &[Relayed]) -> Result<(), RelayError> {
+    /// Sends jobs of `kinds` to `queue_url` instead.
+    pub fn route(mut self, kinds: &'static [&'static str], queue_url: &str) -> Self {
+        self.routes.push((kinds, queue_url.to_owned()));
+        self
+    }
+
+    fn queue_for(&self, kind: Option<&str>) -> &str {
+        self.routes
+            .iter()
+            .find(|(kinds, _)| kind.is_some_and(|k| kinds.contains(&k)))
+            .map_or(&self.queue_url, |(_, q)| q)
+    }
+
+    async fn send(&self, queue_url: &str, jobs: &[&Relayed]) -> Result<(), RelayError> {
         for chunk in jobs.chunks(10) {
             let entries = chunk
                 .iter()
@@ -38,7 +52,7 @@ impl Relay for SqsRelay {
             let sent = self
                 .sqs
                 .send_message_batch()
-                .queue_url(&self.queue_url)
+                .queue_url(queue_url)
                 .set_entries(Some(entries))
                 .send()
                 .await
@@ -51,6 +65,24 @@ impl Relay for SqsRelay {
                     first.message.as_deref().unwrap_or("no reason given")
                 )));
             }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Relay for SqsRelay {
+    async fn publish(&self, jobs: &[Relayed]) -> Result<(), RelayError> {
+        let mut by_queue: Vec<(&str, Vec<&Relayed>)> = Vec::new();
+        for job in jobs {
+            let queue = self.queue_for(job.kind.as_deref());
+            match by_queue.iter_mut().find(|(q, _)| *q == queue) {
+                Some((_, list)) => list.push(job),
+                None => by_queue.push((queue, vec![job])),
+            }
+        }
+        for (queue, list) in by_queue {
+            self.send(queue, &list).await?;
         }
         Ok(())
     }

@@ -28,6 +28,10 @@ use messages::ButtonValue;
 /// Plans the messages an event calls for.
 pub const PLAN: &str = "delivery.plan";
 
+/// Every job kind of messages to approvers: on AWS they have a queue and a function
+/// of their own.
+pub const DELIVERY_KINDS: &[&str] = &[PLAN, DELIVERY_SEND_KIND, DELIVERY_UPDATE_KIND];
+
 /// Attempts per message before it is failed.
 pub const MAX_ATTEMPTS: i32 = 8;
 
@@ -376,6 +380,13 @@ impl App {
         let missing = |c: Channel| {
             ChannelError::Refused(format!("the {} channel is not configured", c.as_str()))
         };
+        if matches!(d.channel, Channel::Email | Channel::Sms) && self.channels.public_url.is_empty()
+        {
+            return Err(ChannelError::Refused(
+                "GREENLIGHT_PUBLIC_URL is not set where messages are made, so links cannot be"
+                    .into(),
+            ));
+        }
         match d.channel {
             Channel::Slack => {
                 let slack = self.channels.slack.as_ref().ok_or(missing(d.channel))?;
