@@ -24,8 +24,9 @@ struct Args {
     /// Requests created (and then decided) per database.
     #[arg(long, default_value_t = 2000)]
     requests: usize,
-    /// `http` (create and decide), `timers` (lateness of timeouts with many pending) or
-    /// `webhooks` (decision → webhook received, and deliveries per second).
+    /// `http` (create and decide), `timers` (lateness of timeouts with many pending),
+    /// `webhooks` (decision → webhook received, and deliveries per second) or
+    /// `deliveries` (create → each approver's message marked sent).
     #[arg(long, default_value = "http")]
     scenario: String,
     /// For `timers`: how many pending requests time out.
@@ -244,14 +245,98 @@ async fn bench_webhooks(backend: Backend, args: &Args) -> anyhow::Result<Value> 
     }))
 }
 
+/// Creates requests for one Slack approver (the Slack Web API on loopback) and one email
+/// approver (the local outbox), lets the local worker send, and measures from each
+/// request's creation to each channel's `approval.sent.*` event (both stamped by the
+/// same clock).
+async fn bench_deliveries(backend: Backend, args: &Args) -> anyhow::Result<Value> {
+    let slack = greenlight_tests::slack::SlackServer::start().await;
+    let (app, running, key) = start_configured(backend, |app| {
+        app.channels.slack = Some(Arc::new(greenlight::adapters::slack_api::SlackWebApi::new(
+            &slack.base,
+            "xoxb-bench",
+        )));
+    })
+    .await?;
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let mut body = approval_body();
+    body["approvers"] = json!([
+        {"channel": "slack", "recipient": "U0BENCH"},
+        {"channel": "email", "recipient": "ann@example.com"}
+    ]);
+    let creates = (0..args.requests)
+        .map(|_| (format!("{base}/v1/approvals"), body.clone()))
+        .collect();
+    let (_, _, created) = run_phase(&http, &key, args.concurrency, creates, 201).await?;
+    let ids: Vec<String> = created
+        .iter()
+        .filter_map(|a| a["id"].as_str().map(str::to_owned))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut slack_lat = Vec::new();
+    let mut email_lat = Vec::new();
+    let mut first_lat = Vec::new();
+    for id in &ids {
+        loop {
+            let events = app.events(greenlight::app::DEFAULT_TENANT, id).await?;
+            let at = |t: &str| {
+                events
+                    .iter()
+                    .find(|e| e.event_type == t)
+                    .map(|e| e.occurred_at)
+            };
+            if let (Some(s), Some(e)) = (at("approval.sent.slack"), at("approval.sent.email")) {
+                let created = events[0].occurred_at;
+                let ms =
+                    |t: chrono::DateTime<chrono::Utc>| (t - created).to_std().unwrap_or_default();
+                slack_lat.push(ms(s));
+                email_lat.push(ms(e));
+                first_lat.push(ms(s.min(e)));
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "messages still unsent after 180 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    running.shutdown().await;
+    for l in [&mut slack_lat, &mut email_lat, &mut first_lat] {
+        l.sort();
+    }
+    Ok(json!({
+        "db": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "requests": ids.len(),
+        "create_to_first_sent_p50_ms": percentile(&first_lat, 0.50),
+        "create_to_first_sent_p99_ms": percentile(&first_lat, 0.99),
+        "create_to_slack_sent_p50_ms": percentile(&slack_lat, 0.50),
+        "create_to_slack_sent_p99_ms": percentile(&slack_lat, 0.99),
+        "create_to_email_sent_p50_ms": percentile(&email_lat, 0.50),
+        "create_to_email_sent_p99_ms": percentile(&email_lat, 0.99),
+    }))
+}
+
 /// The local composition (system clock, background worker) over a fresh database, on
 /// port 0; returns it, the running server and an API key.
 async fn start_local(
     backend: Backend,
 ) -> anyhow::Result<(greenlight::app::App, greenlight::local::Running, String)> {
+    start_configured(backend, |_| {}).await
+}
+
+async fn start_configured(
+    backend: Backend,
+    configure: impl FnOnce(&mut greenlight::app::App),
+) -> anyhow::Result<(greenlight::app::App, greenlight::local::Running, String)> {
     let url = fresh_database(backend).await;
     let stores = greenlight::adapters::sql::connect(&url, 20).await?;
-    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
+    let mut app =
+        greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
+    configure(&mut app);
     let key = app
         .ensure_default_tenant(None)
         .await?
@@ -319,12 +404,18 @@ async fn main() -> anyhow::Result<()> {
         "http" => "http create + decide over loopback",
         "timers" => "timer lateness: deadline to approval.timed_out, local worker",
         "webhooks" => "decision sent → approval.approved webhook received, local worker",
-        other => anyhow::bail!("--scenario must be http, timers or webhooks, not {other:?}"),
+        "deliveries" => {
+            "create → approval.sent.<channel>: Slack on loopback, email to the local outbox"
+        }
+        other => {
+            anyhow::bail!("--scenario must be http, timers, webhooks or deliveries, not {other:?}")
+        }
     };
     for b in backends {
         results.push(match args.scenario.as_str() {
             "timers" => bench_timers(b, &args).await?,
             "webhooks" => bench_webhooks(b, &args).await?,
+            "deliveries" => bench_deliveries(b, &args).await?,
             _ => bench(b, &args).await?,
         });
     }
