@@ -28,6 +28,9 @@ pub struct LocalConfig {
     pub slack: SlackConfig,
     /// `GREENLIGHT_PUBLIC_URL`: the base of links in messages; default `http://{bind}`.
     pub public_url: String,
+    /// `GREENLIGHT_ADMIN_EMAIL` and `GREENLIGHT_ADMIN_PASSWORD`: the dashboard's first
+    /// admin, made at the first start (without them a one-time link is printed).
+    pub admin: Option<(String, String)>,
 }
 
 /// Slack, when configured: without a bot token messages go to the local outbox (the
@@ -101,6 +104,7 @@ impl std::fmt::Debug for LocalConfig {
             .field("webhooks_allow_private", &self.webhooks_allow_private)
             .field("slack", &self.slack)
             .field("public_url", &self.public_url)
+            .field("admin", &self.admin.as_ref().map(|(email, _)| email))
             .finish()
     }
 }
@@ -174,7 +178,29 @@ impl LocalConfig {
             .filter(|u| !u.trim().is_empty())
             .unwrap_or_else(|| format!("http://{bind}"));
         check_http_url("GREENLIGHT_PUBLIC_URL", &public_url)?;
+        let admin = match (
+            lookup("GREENLIGHT_ADMIN_EMAIL").filter(|v| !v.trim().is_empty()),
+            lookup("GREENLIGHT_ADMIN_PASSWORD").filter(|v| !v.is_empty()),
+        ) {
+            (Some(email), Some(password)) => Some((email, password)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    name: "GREENLIGHT_ADMIN_PASSWORD",
+                    value: String::new(),
+                    reason: "must be set with GREENLIGHT_ADMIN_EMAIL".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    name: "GREENLIGHT_ADMIN_EMAIL",
+                    value: String::new(),
+                    reason: "must be set with GREENLIGHT_ADMIN_PASSWORD".into(),
+                });
+            }
+        };
         Ok(Self {
+            admin,
             database_url,
             bind,
             api_key,

@@ -256,6 +256,7 @@ impl Lambda {
                 .as_deref()
                 .map(|e| Arc::new(ApiGatewayPusher::new(sdk, e)) as Arc<dyn crate::ports::Pusher>),
             deliveries: stores.deliveries.clone(),
+            users: stores.users.clone(),
             channels: channels(&config.channels, sdk).await?,
         };
         let mut queues = SqsRelay::new(sdk, &config.outbox_queue_url);

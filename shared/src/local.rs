@@ -42,6 +42,7 @@ pub fn compose(
         connections: stores.connections.clone(),
         pusher: None,
         deliveries: stores.deliveries.clone(),
+        users: stores.users.clone(),
         channels: outbox_channels(clock_for_outbox),
     }
 }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use greenlight::adapters::clock::SystemClock;
 use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql;
+use greenlight::app::FirstAdmin;
 use greenlight::app::jobs::RunnerConfig;
 use greenlight::config::{LocalConfig, redact_url};
 use greenlight::{local, telemetry};
@@ -87,6 +88,15 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let fresh_key = app.ensure_default_tenant(config.api_key.as_deref()).await?;
+            let (admin_email, admin_password) = config
+                .admin
+                .as_ref()
+                .map(|(e, p)| (e.as_str(), p.as_str()))
+                .unzip();
+            let first_admin = app
+                .ensure_first_admin(admin_email, admin_password)
+                .await
+                .context("cannot make the dashboard's first admin (GREENLIGHT_ADMIN_EMAIL, GREENLIGHT_ADMIN_PASSWORD)")?;
             let listener = tokio::net::TcpListener::bind(config.bind)
                 .await
                 .with_context(|| format!("cannot listen on {} (GREENLIGHT_BIND)", config.bind))?;
@@ -96,6 +106,17 @@ async fn main() -> anyhow::Result<()> {
             println!("Greenlight is running at http://{}", running.addr);
             println!("  API:     http://{}/v1/approvals", running.addr);
             println!("  OpenAPI: http://{}/v1/openapi.json", running.addr);
+            println!("  Dashboard: http://{}/dashboard", running.addr);
+            match first_admin {
+                FirstAdmin::Created(email) => {
+                    println!("    sign in as {email} (GREENLIGHT_ADMIN_EMAIL)")
+                }
+                FirstAdmin::Invite(token) => println!(
+                    "    first admin: open http://{}/dashboard/invite/{token} once to choose an email and password",
+                    running.addr
+                ),
+                FirstAdmin::Exists => {}
+            }
             if app_outbox {
                 println!(
                     "  Outbox:  http://{}/v1/dev/outbox (messages to approvers land here)",

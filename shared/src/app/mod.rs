@@ -1,6 +1,7 @@
 //! Use-cases: load → domain → store, over the ports. Nothing here knows whether it runs
 //! in Lambda or in the local server.
 
+mod accounts;
 mod create;
 pub mod deliveries;
 pub mod jobs;
@@ -18,11 +19,12 @@ use crate::domain::{Approval, FieldError};
 use crate::ports::{
     ApprovalStore, ChangeFeed, ChannelDeliveryStore, Clock, ConnectionStore, EmailSender, Ids,
     JobQueue, Outbox, Pusher, Scheduler, SchedulerError, SlackApi, SmsSender, StoreError,
-    TenantStore, WebhookSender, WebhookStore,
+    TenantStore, UserStore, WebhookSender, WebhookStore,
 };
 
+pub use accounts::{Account, FirstAdmin, SESSION_HOURS, SignedIn};
 pub use create::Created;
-pub use query::{Page, PageRequest, Verification};
+pub use query::{MAX_PAGE, Page, PageRequest, Verification};
 pub use stream::StreamFilter;
 pub use tenants::{Caller, DEFAULT_TENANT};
 pub use timers::TimerOutcome;
@@ -47,6 +49,8 @@ pub struct App {
     pub pusher: Option<Arc<dyn Pusher>>,
     pub deliveries: Arc<dyn ChannelDeliveryStore>,
     pub channels: Channels,
+    /// The dashboard's people and their sessions.
+    pub users: Arc<dyn UserStore>,
 }
 
 /// How approvers are reached: a channel left `None` is not configured, and a request

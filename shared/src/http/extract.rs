@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_path_to_error::Segment;
@@ -26,9 +26,15 @@ impl FromRequestParts<App> for Authed {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, key)| key.trim())
             .filter(|v| !v.is_empty());
-        match bearer {
-            Some(key) => Ok(Authed(app.authenticate(key).await?)),
-            None => Err(crate::app::AppError::Unauthorized.into()),
+        if let Some(key) = bearer {
+            return Ok(Authed(app.authenticate(key).await?));
+        }
+        // The dashboard's pages read (the live stream) with their session cookie; only
+        // reads, so a cross-site form can never act through it.
+        let reads = matches!(parts.method, Method::GET | Method::HEAD);
+        match super::dashboard::session_token(&parts.headers) {
+            Some(token) if reads => Ok(Authed(app.account(&token).await?.caller())),
+            _ => Err(crate::app::AppError::Unauthorized.into()),
         }
     }
 }

@@ -15,10 +15,11 @@ use crate::app::deliveries::messages;
 use crate::app::{App, AppError};
 use crate::domain::form::{self, FieldKind};
 use crate::domain::link::LinkError;
+use crate::domain::{Approval, FieldError};
 use crate::templates;
 
 #[derive(Serialize)]
-struct FieldView {
+pub(super) struct FieldView {
     name: String,
     label: String,
     description: Option<String>,
@@ -49,11 +50,13 @@ fn notice(page: &LinkPage) -> Option<String> {
     }
 }
 
-fn render(page: &LinkPage, action: &str, feedback: &str) -> String {
-    let a = &page.approval;
-    let s = messages::summary(a, None);
-    let form_fields: Vec<FieldView> = a
-        .spec
+/// The `uiSchema` form of a request, with what was entered and the errors by field.
+pub(super) fn form_fields(
+    a: &Approval,
+    errors: &[FieldError],
+    inputs: &HashMap<String, String>,
+) -> Vec<FieldView> {
+    a.spec
         .ui_schema
         .as_ref()
         .map(|schema| form::fields(schema, &a.spec.action_data))
@@ -67,14 +70,12 @@ fn render(page: &LinkPage, action: &str, feedback: &str) -> String {
                 FieldKind::Boolean => ("boolean", Vec::new()),
                 FieldKind::Choice(c) => ("choice", c),
             };
-            let error = page
-                .errors
+            let error = errors
                 .iter()
                 .find(|e| e.field == format!("/responseData/{}", f.name))
                 .map(|e| e.message.clone());
             FieldView {
-                value: page
-                    .inputs
+                value: inputs
                     .get(&f.name)
                     .cloned()
                     .or(f.current)
@@ -88,15 +89,42 @@ fn render(page: &LinkPage, action: &str, feedback: &str) -> String {
                 error,
             }
         })
-        .collect();
-    let errors: Vec<String> = page
-        .errors
+        .collect()
+}
+
+/// Errors as lines: a field's named by the field.
+pub(super) fn error_lines(errors: &[FieldError]) -> Vec<String> {
+    errors
         .iter()
         .map(|e| match e.field.strip_prefix("/responseData/") {
             Some(field) => format!("{field}: {}", e.message),
             None => e.message.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// A form post's fields: `decision`, `feedback`, and `field.<name>` inputs.
+pub(super) fn parse_answer(body: &[u8]) -> LinkAnswer {
+    let mut answer = LinkAnswer::default();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        match k.as_ref() {
+            "decision" => answer.decision = v.into_owned(),
+            "feedback" => answer.feedback = Some(v.into_owned()),
+            other => {
+                if let Some(name) = other.strip_prefix("field.") {
+                    answer.fields.insert(name.to_owned(), v.into_owned());
+                }
+            }
+        }
+    }
+    answer
+}
+
+fn render(page: &LinkPage, action: &str, feedback: &str) -> String {
+    let a = &page.approval;
+    let s = messages::summary(a, None);
+    let form_fields = form_fields(a, &page.errors, &page.inputs);
+    let errors = error_lines(&page.errors);
     templates::render(
         "link.html",
         minijinja::context! {
@@ -153,20 +181,7 @@ pub async fn show(State(app): State<App>, Path(token): Path<String>) -> Response
 }
 
 pub async fn answer(State(app): State<App>, Path(token): Path<String>, body: Bytes) -> Response {
-    let mut answer = LinkAnswer::default();
-    let mut fields = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(&body) {
-        match k.as_ref() {
-            "decision" => answer.decision = v.into_owned(),
-            "feedback" => answer.feedback = Some(v.into_owned()),
-            other => {
-                if let Some(name) = other.strip_prefix("field.") {
-                    fields.insert(name.to_owned(), v.into_owned());
-                }
-            }
-        }
-    }
-    answer.fields = fields;
+    let answer = parse_answer(&body);
     let feedback = answer.feedback.clone().unwrap_or_default();
     match app.answer_link(&token, answer).await {
         Ok(page) => {

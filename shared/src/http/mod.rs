@@ -2,6 +2,7 @@
 //! function serves the same `Router` through `lambda_http`.
 
 mod approvals;
+pub mod dashboard;
 mod deliveries;
 mod extract;
 mod health;
@@ -25,9 +26,9 @@ pub use problem::Problem;
 /// `actionData` has its own, smaller limit.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// The public API (`/v1/…`, `/healthz`, the OpenAPI document), Slack's interactivity
-/// endpoint and the approval-link pages: what the local server and the api function
-/// serve.
+/// The public API (`/v1/…`, `/healthz`, the OpenAPI document), the dashboard, Slack's
+/// interactivity endpoint and the approval-link pages: what the local server and the
+/// api function serve.
 pub fn router(app: App) -> Router {
     finish(api_routes().merge(callback_routes()), app)
 }
@@ -47,7 +48,7 @@ fn callback_routes() -> Router<App> {
 }
 
 fn api_routes() -> Router<App> {
-    Router::new()
+    dashboard::routes()
         .route("/v1/openapi.json", get(openapi::document))
         .route(
             "/v1/approvals",

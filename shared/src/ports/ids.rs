@@ -6,6 +6,7 @@ pub enum IdKind {
     Tenant,
     ApiKey,
     Webhook,
+    User,
 }
 
 impl IdKind {
@@ -15,6 +16,7 @@ impl IdKind {
             IdKind::Event => "evt",
             IdKind::Job => "job",
             IdKind::Tenant => "ten",
+            IdKind::User => "usr",
             IdKind::ApiKey => "key",
             IdKind::Webhook => "whk",
         }

@@ -12,6 +12,7 @@ mod scheduler;
 mod slack;
 mod stream;
 mod tenants;
+mod users;
 mod webhooks;
 
 pub use approvals::{
@@ -34,6 +35,7 @@ pub use scheduler::{Scheduler, SchedulerError};
 pub use slack::{Posted, SlackApi};
 pub use stream::{ConnectionStore, PushError, Pusher, StreamConnection};
 pub use tenants::{ApiKey, Tenant, TenantStore};
+pub use users::{Invite, Role, Session, User, UserStore};
 pub use webhooks::{
     Answer, Attempt, Delivery, DeliveryStatus, Endpoint, Post, Purpose, SendFailure, WebhookSender,
     WebhookStore,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::ports::{
     ApprovalStore, ChannelDeliveryStore, ConnectionStore, JobQueue, StoreError, TenantStore,
-    WebhookStore,
+    UserStore, WebhookStore,
 };
 
 /// The ports one database provides.
@@ -23,6 +23,7 @@ pub struct Stores {
     pub webhooks: Arc<dyn WebhookStore>,
     pub connections: Arc<dyn ConnectionStore>,
     pub deliveries: Arc<dyn ChannelDeliveryStore>,
+    pub users: Arc<dyn UserStore>,
     pub backend: Backend,
 }
 

@@ -50,3 +50,4 @@ include!("store_body.rs");
 include!("webhooks_body.rs");
 include!("connections_body.rs");
 include!("deliveries_body.rs");
+include!("users_body.rs");

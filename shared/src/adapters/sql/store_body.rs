@@ -39,7 +39,8 @@ impl Store {
             tenants: me.clone(),
             webhooks: me.clone(),
             connections: me.clone(),
-            deliveries: me,
+            deliveries: me.clone(),
+            users: me,
             backend: BACKEND,
         }
     }
@@ -133,6 +134,21 @@ fn outside_call_kinds() -> String {
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+const API_KEY_COLUMNS: &str = "id, tenant_id, name, prefix, key_hash, created_at, revoked_at";
+
+fn decode_api_key(row: &<Db as sqlx::Database>::Row) -> Result<ApiKey, StoreError> {
+    let revoked: Option<Ts> = row.try_get("revoked_at").map_err(db_err)?;
+    Ok(ApiKey {
+        id: row.try_get("id").map_err(db_err)?,
+        tenant_id: row.try_get("tenant_id").map_err(db_err)?,
+        name: row.try_get("name").map_err(db_err)?,
+        prefix: row.try_get("prefix").map_err(db_err)?,
+        key_hash: row.try_get("key_hash").map_err(db_err)?,
+        created_at: from_ts(row.try_get("created_at").map_err(db_err)?),
+        revoked_at: revoked.map(from_ts),
+    })
 }
 
 /// The SQL condition that keeps a lane's jobs.
@@ -600,27 +616,48 @@ impl TenantStore for Store {
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, tenant_id, name, prefix, key_hash, created_at, revoked_at \
-             FROM api_keys WHERE key_hash = $1",
-        )
+        sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"
+        ))
         .bind(key_hash)
         .fetch_optional(&self.pool)
         .await
-        .map_err(db_err)?;
-        row.map(|row| {
-            let revoked: Option<Ts> = row.try_get("revoked_at").map_err(db_err)?;
-            Ok(ApiKey {
-                id: row.try_get("id").map_err(db_err)?,
-                tenant_id: row.try_get("tenant_id").map_err(db_err)?,
-                name: row.try_get("name").map_err(db_err)?,
-                prefix: row.try_get("prefix").map_err(db_err)?,
-                key_hash: row.try_get("key_hash").map_err(db_err)?,
-                created_at: from_ts(row.try_get("created_at").map_err(db_err)?),
-                revoked_at: revoked.map(from_ts),
-            })
-        })
+        .map_err(db_err)?
+        .as_ref()
+        .map(decode_api_key)
         .transpose()
+    }
+
+    async fn api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKey>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(decode_api_key)
+        .collect()
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 \
+             WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL",
+        )
+        .bind(to_ts(at))
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn count_api_keys(&self, tenant_id: &str) -> Result<i64, StoreError> {

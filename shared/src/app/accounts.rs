@@ -1,0 +1,403 @@
+//! Dashboard accounts: people who sign in with an email and a password, their sessions
+//! (a random token in a cookie, kept hashed, with a CSRF token per session), and the
+//! one-time invitations through which people join.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::Duration;
+use rand::RngCore;
+
+use super::tenants::hash_api_key as hash_token;
+use super::{App, AppError, DEFAULT_TENANT, DecisionInput};
+use crate::domain::{Actor, Approval, Command, Source};
+use crate::ports::{ApiKey, IdKind, Invite, Role, Session, StoreError, User};
+
+/// How long a sign-in lasts.
+pub const SESSION_HOURS: i64 = 12;
+const INVITE_DAYS: i64 = 7;
+const MIN_PASSWORD: usize = 12;
+const MAX_PASSWORD: usize = 256;
+
+/// A signed-in browser: who, and the session it holds.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user: User,
+    pub session: Session,
+}
+
+impl Account {
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin
+    }
+
+    /// The tenant-scoped caller the use-cases shared with the API take.
+    pub fn caller(&self) -> super::Caller {
+        super::Caller {
+            tenant_id: self.user.tenant_id.clone(),
+            key_id: format!("user:{}", self.user.id),
+        }
+    }
+}
+
+/// A new session: the cookie's token (shown once) and the account it signs in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: String,
+    pub account: Account,
+}
+
+/// What the first start did about the first admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstAdmin {
+    /// Someone can already sign in.
+    Exists,
+    /// Made from `GREENLIGHT_ADMIN_EMAIL` and `GREENLIGHT_ADMIN_PASSWORD`.
+    Created(String),
+    /// A one-time link's token: whoever opens it chooses the first admin's email and
+    /// password.
+    Invite(String),
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn check_password(password: &str) -> Result<(), AppError> {
+    let n = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        return Err(AppError::invalid(
+            "password",
+            format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn normalize_email(email: &str) -> Result<String, AppError> {
+    let e = email.trim().to_lowercase();
+    match e.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') && e.len() <= 254 => {
+            Ok(e)
+        }
+        _ => Err(AppError::invalid("email", "must be an email address")),
+    }
+}
+
+/// Argon2id with a fresh salt, off the async threads (it is slow on purpose).
+async fn hash_password(password: &str) -> Result<String, AppError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Store(StoreError::Corrupt(format!("hashing failed: {e}"))))
+    })
+    .await
+    .map_err(|e| AppError::Store(StoreError::Corrupt(format!("hashing panicked: {e}"))))?
+}
+
+async fn password_matches(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_owned(), hash.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// What an unknown email's password is checked against: a real hash of a password
+/// nobody knows, so the check takes as long as a real one.
+static UNKNOWN_USER_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    Argon2::default()
+        .hash_password(random_token().as_bytes(), &SaltString::generate(&mut OsRng))
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+/// Compared without an early exit, so a forged CSRF token learns nothing from timing.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+impl App {
+    /// Makes sure someone can sign in: the configured admin, or else a one-time link.
+    pub async fn ensure_first_admin(
+        &self,
+        email: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<FirstAdmin, AppError> {
+        if self.users.count_users().await? > 0 {
+            return Ok(FirstAdmin::Exists);
+        }
+        if let (Some(email), Some(password)) = (email, password) {
+            let user = self
+                .add_user(DEFAULT_TENANT, email, password, Role::Admin)
+                .await?;
+            return Ok(FirstAdmin::Created(user.email));
+        }
+        Ok(FirstAdmin::Invite(
+            self.new_invite(DEFAULT_TENANT, None, Role::Admin, None)
+                .await?,
+        ))
+    }
+
+    async fn add_user(
+        &self,
+        tenant_id: &str,
+        email: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<User, AppError> {
+        let email = normalize_email(email)?;
+        check_password(password)?;
+        let user = User {
+            tenant_id: tenant_id.to_owned(),
+            id: self.ids.next(IdKind::User),
+            email,
+            role,
+            password_hash: hash_password(password).await?,
+            created_at: self.clock.now(),
+        };
+        match self.users.insert_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Duplicate(_)) => Err(AppError::invalid(
+                "email",
+                "someone already signs in with this email",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn new_invite(
+        &self,
+        tenant_id: &str,
+        email: Option<String>,
+        role: Role,
+        by: Option<&User>,
+    ) -> Result<String, AppError> {
+        let token = random_token();
+        let now = self.clock.now();
+        self.users
+            .insert_invite(&Invite {
+                token_hash: hash_token(&token),
+                tenant_id: tenant_id.to_owned(),
+                email,
+                role,
+                created_by: by.map(|u| u.id.clone()),
+                created_at: now,
+                expires_at: now + Duration::days(INVITE_DAYS),
+                used_at: None,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    async fn start_session(&self, user: User) -> Result<SignedIn, AppError> {
+        let token = random_token();
+        let now = self.clock.now();
+        let session = Session {
+            token_hash: hash_token(&token),
+            tenant_id: user.tenant_id.clone(),
+            user_id: user.id.clone(),
+            csrf_token: random_token(),
+            created_at: now,
+            expires_at: now + Duration::hours(SESSION_HOURS),
+        };
+        self.users.insert_session(&session).await?;
+        Ok(SignedIn {
+            token,
+            account: Account { user, session },
+        })
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<SignedIn, AppError> {
+        let user = match normalize_email(email) {
+            Ok(e) => self.users.user_by_email(&e).await?,
+            Err(_) => None,
+        };
+        // An unknown email costs a hash too, so timing does not tell who has an account.
+        let hash = user
+            .as_ref()
+            .map_or(UNKNOWN_USER_HASH.as_str(), |u| u.password_hash.as_str());
+        let matches = password_matches(password, hash).await;
+        match user {
+            Some(user) if matches => self.start_session(user).await,
+            _ => Err(AppError::Unauthorized),
+        }
+    }
+
+    /// The account a session token signs in, if the session is live.
+    pub async fn account(&self, token: &str) -> Result<Account, AppError> {
+        let session = self
+            .users
+            .session(&hash_token(token))
+            .await?
+            .filter(|s| s.expires_at > self.clock.now())
+            .ok_or(AppError::Unauthorized)?;
+        let user = self
+            .users
+            .user(&session.tenant_id, &session.user_id)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        Ok(Account { user, session })
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<(), AppError> {
+        Ok(self.users.delete_session(&hash_token(token)).await?)
+    }
+
+    /// Refuses a form post whose CSRF token is not the session's.
+    pub fn check_csrf(&self, account: &Account, token: &str) -> Result<(), AppError> {
+        if same(&account.session.csrf_token, token) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "this form is stale or was not sent from the dashboard; reload and try again"
+                    .into(),
+            ))
+        }
+    }
+
+    fn require_admin(&self, account: &Account) -> Result<(), AppError> {
+        if account.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("only admins may do this".into()))
+        }
+    }
+
+    /// An admin invites someone; the token is the one-time link's.
+    pub async fn invite(&self, by: &Account, email: &str, role: Role) -> Result<String, AppError> {
+        self.require_admin(by)?;
+        let email = normalize_email(email)?;
+        if self.users.user_by_email(&email).await?.is_some() {
+            return Err(AppError::invalid(
+                "email",
+                "someone already signs in with this email",
+            ));
+        }
+        self.new_invite(&by.user.tenant_id, Some(email), role, Some(&by.user))
+            .await
+    }
+
+    /// The invitation behind a link, if it can still be accepted.
+    pub async fn open_invite(&self, token: &str) -> Result<Invite, AppError> {
+        self.users
+            .invite(&hash_token(token))
+            .await?
+            .filter(|i| i.used_at.is_none() && i.expires_at > self.clock.now())
+            .ok_or(AppError::NotFound("invitation (it may be used or expired)"))
+    }
+
+    /// Joins through an invitation: the account is made and signed in.
+    pub async fn accept_invite(
+        &self,
+        token: &str,
+        email: Option<&str>,
+        password: &str,
+    ) -> Result<SignedIn, AppError> {
+        let invite = self.open_invite(token).await?;
+        let email = match (&invite.email, email) {
+            (Some(invited), _) => invited.clone(),
+            (None, Some(given)) => normalize_email(given)?,
+            (None, None) => return Err(AppError::invalid("email", "must be given")),
+        };
+        check_password(password)?;
+        if self.users.user_by_email(&email).await?.is_some() {
+            return Err(AppError::invalid(
+                "email",
+                "someone already signs in with this email",
+            ));
+        }
+        if !self
+            .users
+            .use_invite(&invite.token_hash, self.clock.now())
+            .await?
+        {
+            return Err(AppError::NotFound("invitation (it may be used or expired)"));
+        }
+        let user = self
+            .add_user(&invite.tenant_id, &email, password, invite.role)
+            .await?;
+        self.start_session(user).await
+    }
+
+    pub async fn people(&self, by: &Account) -> Result<Vec<User>, AppError> {
+        self.require_admin(by)?;
+        Ok(self.users.users(&by.user.tenant_id).await?)
+    }
+
+    pub async fn api_keys_of(&self, by: &Account) -> Result<Vec<ApiKey>, AppError> {
+        self.require_admin(by)?;
+        Ok(self.tenants.api_keys(&by.user.tenant_id).await?)
+    }
+
+    pub async fn new_api_key(&self, by: &Account, name: &str) -> Result<String, AppError> {
+        self.require_admin(by)?;
+        if name.trim().is_empty() || name.chars().count() > 100 {
+            return Err(AppError::invalid("name", "must be 1 to 100 characters"));
+        }
+        let (_, secret) = self
+            .create_api_key(&by.user.tenant_id, name.trim(), None)
+            .await?;
+        Ok(secret)
+    }
+
+    pub async fn revoke_api_key(&self, by: &Account, id: &str) -> Result<(), AppError> {
+        self.require_admin(by)?;
+        if self
+            .tenants
+            .revoke_api_key(&by.user.tenant_id, id, self.clock.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("API key"))
+        }
+    }
+
+    /// Whether this person may answer the request: admins always; others when the
+    /// request names them (by email) as an approver.
+    pub fn may_decide(&self, account: &Account, a: &Approval) -> bool {
+        account.is_admin() || a.identity_of(&account.user.email).is_some()
+    }
+
+    /// A decision from the dashboard, as the signed-in person.
+    pub async fn decide_as(
+        &self,
+        account: &Account,
+        id: &str,
+        input: DecisionInput,
+    ) -> Result<Approval, AppError> {
+        let tenant = &account.user.tenant_id;
+        let a = self.get_approval(tenant, id).await?;
+        if !self.may_decide(account, &a) {
+            return Err(AppError::Forbidden(
+                "this request does not name you as an approver".into(),
+            ));
+        }
+        let actor = Actor {
+            id: format!("web:{}", account.user.email),
+            source: Source::Web,
+        };
+        let responded_by = a
+            .identity_of(&account.user.email)
+            .unwrap_or_else(|| account.user.email.clone());
+        let command = Command::Decide {
+            decision: input.decision,
+            response_data: input.response_data,
+            feedback: input.feedback,
+            responded_by: Some(responded_by),
+        };
+        self.run_command(tenant, id, command, &actor).await
+    }
+}
