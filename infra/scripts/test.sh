@@ -28,6 +28,10 @@ GREENLIGHT_TEST_PYTHON="$(bash infra/scripts/ensure-test-tools.sh)"
 export GREENLIGHT_TEST_PYTHON
 export GREENLIGHT_TEST_AWS_ENDPOINT="${GREENLIGHT_TEST_AWS_ENDPOINT:-http://127.0.0.1:5000}"
 
+step "The dashboard's browser test: Debian's Chromium and playwright-core"
+GREENLIGHT_TEST_CHROMIUM="$(bash infra/scripts/ensure-browser.sh)"
+export GREENLIGHT_TEST_CHROMIUM
+
 step "template.yaml: cfn-lint and sam validate --lint"
 TOOLS="$(dirname "$GREENLIGHT_TEST_PYTHON")"
 "$TOOLS/cfn-lint" template.yaml
