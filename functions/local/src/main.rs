@@ -37,6 +37,29 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Manage the dashboard's people.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Print a one-time link (valid 7 days) with which someone joins the dashboard.
+    Invite {
+        #[arg(long, default_value = greenlight::app::DEFAULT_TENANT)]
+        tenant: String,
+        /// Who joins; without it, whoever opens the link gives their email.
+        #[arg(long)]
+        email: Option<String>,
+        /// approver or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Where the dashboard is reached: the ApiUrl output on AWS.
+        #[arg(long)]
+        base_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -137,6 +160,23 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let tenant = app.create_tenant(id, &name).await?;
             println!("{}", tenant.id);
+        }
+        Command::User {
+            command:
+                UserCommand::Invite {
+                    tenant,
+                    email,
+                    role,
+                    base_url,
+                },
+        } => {
+            let role = greenlight::ports::Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role must be approver or admin, not {role:?}"))?;
+            let token = app
+                .invite_from_console(&tenant, email.as_deref(), role)
+                .await?;
+            let base = base_url.unwrap_or_else(|| config.public_url.clone());
+            println!("{}/dashboard/invite/{token}", base.trim_end_matches('/'));
         }
         Command::Key {
             command: KeyCommand::Create { tenant, name },

@@ -289,6 +289,21 @@ impl App {
             .await
     }
 
+    /// An operator's invitation from the command line (no one may be signed in yet,
+    /// as on a new deployment); the token is the one-time link's.
+    pub async fn invite_from_console(
+        &self,
+        tenant_id: &str,
+        email: Option<&str>,
+        role: Role,
+    ) -> Result<String, AppError> {
+        if self.tenants.get_tenant(tenant_id).await?.is_none() {
+            return Err(AppError::NotFound("tenant"));
+        }
+        let email = email.map(normalize_email).transpose()?;
+        self.new_invite(tenant_id, email, role, None).await
+    }
+
     /// The invitation behind a link, if it can still be accepted.
     pub async fn open_invite(&self, token: &str) -> Result<Invite, AppError> {
         self.users
