@@ -59,6 +59,8 @@ try {
   expect(timeline.includes("approval.modified") && timeline.includes("web:"), `the decision in the timeline: ${timeline}`);
   expect(timeline.includes("changed:"), "what changed between snapshots");
   expect((await page.locator("#chain").innerText()).includes("Verified"), "the audit chain verified");
+  const approved = await page.locator("#approved").innerText();
+  expect(approved.includes("80") && approved.includes("was 120"), `the action as approved: ${approved}`);
   await page.screenshot({ path: `${shots}/approved-with-changes.png`, fullPage: true });
 
   // A request decided through the API while its page is open: the page shows it

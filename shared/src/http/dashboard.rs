@@ -482,11 +482,25 @@ async fn render_approval(
         })
         .collect();
     let s = messages::summary(a, None);
+    // The action as approved, each changed value with what it was.
+    let approved_fields: Vec<(String, String, Option<String>)> = a
+        .approved_data
+        .as_ref()
+        .and_then(|d| d.as_object())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    let was = a.spec.action_data.get(k).filter(|old| *old != v);
+                    (k.clone(), messages::as_text(v), was.map(messages::as_text))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let can_decide = a.status == Status::Pending && app.may_decide(account, a);
     let ctx = minijinja::context! {
         a => minijinja::context! { id => a.id, name => a.spec.name, status => a.status.as_str(), version => a.version },
         agent => s.agent, action_type => s.action_type, due => s.expires, fields => s.fields,
-        outcome => messages::outcome(a), can_decide,
+        outcome => messages::outcome(a), can_decide, approved_fields,
         form_fields => form_fields(a, &shown.errors, &shown.inputs),
         errors => error_lines(&shown.errors), feedback => shown.feedback, message => shown.message,
         timeline, deliveries,

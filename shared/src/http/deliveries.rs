@@ -97,8 +97,13 @@ pub struct OutboxList {
 #[utoipa::path(get, path = "/v1/dev/outbox", tag = "local",
     responses(
         (status = 200, description = "What the local server would have sent, oldest first", body = OutboxList),
-        (status = 404, description = "Not the local server, or channels are connected", body = Problem)))]
-pub async fn outbox(State(app): State<App>) -> Result<Json<OutboxList>, Problem> {
+        (status = 401, description = "Missing or unknown API key", body = Problem),
+        (status = 404, description = "Not the local server", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn outbox(
+    State(app): State<App>,
+    Authed(_): Authed,
+) -> Result<Json<OutboxList>, Problem> {
     let outbox = app
         .channels
         .outbox

@@ -35,7 +35,8 @@ fn shorten(s: &str, max: usize) -> String {
     }
 }
 
-fn as_text(v: &Value) -> String {
+/// A JSON value as a person reads it: strings without quotes.
+pub fn as_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

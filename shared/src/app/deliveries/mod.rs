@@ -354,8 +354,8 @@ impl App {
                 Ok(SendOutcome::Settled)
             }
             Err(e) if d.attempts >= d.max_attempts => {
-                self.fail_delivery(d, format!("{e} (after {} attempts)", MAX_ATTEMPTS))
-                    .await?;
+                let why = format!("{e} (after {} attempts)", d.attempts);
+                self.fail_delivery(d, why).await?;
                 Ok(SendOutcome::Settled)
             }
             Err(e) => {
