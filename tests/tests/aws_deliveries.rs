@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use greenlight::adapters::aws::email::SesEmail;
 use greenlight::adapters::aws::sms::SnsSms;
+use greenlight::adapters::slack_api::SlackWebApi;
 use greenlight::handlers::{HandlerError, delivery};
+use greenlight_tests::slack::SlackServer;
 use greenlight_tests::{Backend, approval_body, aws, greenlight, spawn_app_configured};
 use serde_json::{Value, json};
 
@@ -143,5 +145,67 @@ async fn email_and_sms_go_out_through_ses_and_sns_and_their_links_decide() {
         Err(HandlerError::Malformed(_))
     ));
     let _: Value = app.get("/healthz").await.body;
+    app.shutdown().await;
+}
+
+/// The whole path of a request for a Slack approver and an email approver, on the real
+/// adapters: the Slack message on the Slack API (loopback), the email through SES
+/// (emulator); the email's link approves with changes, and the Slack message is updated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_email_answer_updates_the_slack_message() {
+    let sdk = aws::sdk_config().await;
+    let sender = aws::verified_sender(&sdk).await;
+    let slack = SlackServer::start().await;
+    let (channels_sdk, slack_base) = (sdk.clone(), slack.base.clone());
+    let app = spawn_app_configured(Backend::Sqlite, move |app, _| {
+        app.channels.email = Some(Arc::new(SesEmail::new(&channels_sdk, &sender, None)));
+        app.channels.slack = Some(Arc::new(SlackWebApi::new(&slack_base, "xoxb-test")));
+    })
+    .await;
+    let ann = format!("{}@example.com", aws::unique("ann"));
+    let mut body = approval_body();
+    body["approvers"] = json!([
+        {"channel": "slack", "recipient": "U0ULRIKE"},
+        {"channel": "email", "recipient": ann}
+    ]);
+    let id = app.create(&body).await;
+    app.drain_all().await;
+    let posted = slack.calls("chat.postMessage");
+    assert_eq!(posted.len(), 1);
+
+    let state = aws::emulator_state().await;
+    let mail = state["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["destinations"]["ToAddresses"][0] == ann.as_str())
+        .expect("the email");
+    let link = link_in(&mail["body"].to_string(), &format!("{}/a/", app.base));
+    let page = app
+        .http
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"field.amount\""), "{page}");
+    let form = [("decision", "modified"), ("field.amount", "80")];
+    let res = app.http.post(&link).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let a = app.get(&format!("/v1/approvals/{id}")).await.body;
+    assert_eq!(a["approvedData"]["amount"], 80);
+    assert_eq!(a["decision"]["source"], "email");
+
+    app.drain_all().await;
+    let updated = slack.calls("chat.update");
+    assert_eq!(updated.len(), 1);
+    let said = updated[0].body["blocks"].to_string();
+    assert!(
+        said.contains(&format!("Approved with changes by {ann} via email")),
+        "{said}"
+    );
+    assert!(!said.contains("\"actions\""), "{said}");
     app.shutdown().await;
 }
