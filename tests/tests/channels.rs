@@ -648,3 +648,34 @@ async fn escalation_and_reminders_message_the_right_people(backend: Backend) {
     );
     app.shutdown().await;
 }
+
+on_both_stores!(an_escalation_takes_the_buttons_off_the_first_level_s_slack_messages);
+async fn an_escalation_takes_the_buttons_off_the_first_level_s_slack_messages(backend: Backend) {
+    let app = greenlight_tests::spawn_app(backend).await;
+    let mut body = approval_body();
+    body["approvers"] = json!([{"channel": "slack", "recipient": "U0FIRST"}]);
+    body["timeoutAction"] = json!("escalate");
+    body["escalation"] = json!([{"approvers": [{"channel": "slack", "recipient": "U0BOSS"}], "timeoutSeconds": 600}]);
+    app.create(&body).await;
+    app.drain_all().await;
+    app.clock.advance(chrono::Duration::hours(1));
+    app.drain_all().await;
+    let slack: Vec<Value> = outbox(&app)
+        .await
+        .into_iter()
+        .filter(|m| m["channel"] == "slack")
+        .collect();
+    let first = slack.iter().find(|m| m["recipient"] == "U0FIRST").unwrap();
+    let text = first["text"].as_str().unwrap();
+    assert!(first["updatedAt"].is_string(), "{first}");
+    assert!(
+        text.contains("Passed on to the next approvers") && !text.contains("[Approve]"),
+        "{text}"
+    );
+    let boss = slack.iter().find(|m| m["recipient"] == "U0BOSS").unwrap();
+    assert!(
+        boss["updatedAt"].is_null() && boss["text"].as_str().unwrap().contains("[Approve]"),
+        "{boss}"
+    );
+    app.shutdown().await;
+}

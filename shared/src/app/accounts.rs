@@ -99,9 +99,12 @@ async fn hash_password(password: &str) -> Result<String, AppError> {
     .map_err(|e| AppError::Store(StoreError::Corrupt(format!("hashing panicked: {e}"))))?
 }
 
-async fn password_matches(password: &str, hash: &str) -> bool {
-    let (password, hash) = (password.to_owned(), hash.to_owned());
+/// Checks `password` against `hash`, or against a hash of a password nobody knows when
+/// there is no account, so both take as long.
+async fn password_matches(password: &str, hash: Option<String>) -> bool {
+    let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
+        let hash = hash.unwrap_or_else(|| UNKNOWN_USER_HASH.clone());
         PasswordHash::new(&hash)
             .map(|parsed| {
                 Argon2::default()
@@ -114,8 +117,7 @@ async fn password_matches(password: &str, hash: &str) -> bool {
     .unwrap_or(false)
 }
 
-/// What an unknown email's password is checked against: a real hash of a password
-/// nobody knows, so the check takes as long as a real one.
+/// What an unknown email's password is checked against.
 static UNKNOWN_USER_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     Argon2::default()
         .hash_password(random_token().as_bytes(), &SaltString::generate(&mut OsRng))
@@ -225,10 +227,8 @@ impl App {
             Err(_) => None,
         };
         // An unknown email costs a hash too, so timing does not tell who has an account.
-        let hash = user
-            .as_ref()
-            .map_or(UNKNOWN_USER_HASH.as_str(), |u| u.password_hash.as_str());
-        let matches = password_matches(password, hash).await;
+        let matches =
+            password_matches(password, user.as_ref().map(|u| u.password_hash.clone())).await;
         match user {
             Some(user) if matches => self.start_session(user).await,
             _ => Err(AppError::Unauthorized),

@@ -498,7 +498,7 @@ async fn render_approval(
         .unwrap_or_default();
     let can_decide = a.status == Status::Pending && app.may_decide(account, a);
     let ctx = minijinja::context! {
-        a => minijinja::context! { id => a.id, name => a.spec.name, status => a.status.as_str(), version => a.version },
+        a => minijinja::context! { id => a.id, name => a.spec.name, status => a.status.as_str() },
         agent => s.agent, action_type => s.action_type, due => s.expires, fields => s.fields,
         outcome => messages::outcome(a), can_decide, approved_fields,
         form_fields => form_fields(a, &shown.errors, &shown.inputs),
@@ -568,10 +568,8 @@ async fn decide(
         feedback: answer.feedback.clone().unwrap_or_default(),
         message: None,
     };
-    // The page the person looked at: if the request changed since, they decided on
-    // something that is no longer there.
-    let seen_version = form.get("version").and_then(|v| v.parse::<i64>().ok());
-    if current.status != Status::Pending || seen_version.is_some_and(|v| v > current.version) {
+    // Answered elsewhere since the page was shown: say how, change nothing.
+    if current.status != Status::Pending {
         shown.message = Some(format!(
             "Nothing changed: {}.",
             messages::outcome(&current).unwrap_or_else(|| "the request changed; look again".into())

@@ -237,9 +237,15 @@ pub fn slack_request(a: &Approval, purpose: Purpose, value: &ButtonValue) -> (St
     (text, Value::Array(blocks))
 }
 
-/// The message once the request is answered: details and outcome, no buttons.
+/// The message once the request is answered, or has gone on to the next level of its
+/// ladder: details and what became of it, no buttons.
 pub fn slack_outcome(a: &Approval) -> (String, Value) {
-    let line = outcome(a).unwrap_or_else(|| format!("Now {}", a.status));
+    let line = outcome(a).unwrap_or_else(|| {
+        format!(
+            "Passed on to the next approvers at {}: this message no longer decides",
+            time(a.level_started_at)
+        )
+    });
     let mut blocks = detail_blocks(a);
     blocks.push(json!({
         "type": "section",

@@ -98,7 +98,9 @@ pub(super) fn follow_up(
     recorded: Option<&ChannelDelivery>,
 ) -> Vec<NewJob> {
     let mut jobs = Vec::new();
-    let updates_slack = delivery::ends_asking(before, after) && has_slack_approvers(after);
+    let updates_slack = (delivery::ends_asking(before, after)
+        || matches!(change, Change::Escalated(_)))
+        && has_slack_approvers(after);
     if !delivery::recipients(change, after).is_empty() || updates_slack {
         let plan = Plan {
             tenant_id: tenant_id.to_owned(),
@@ -217,19 +219,25 @@ impl App {
         let change = event
             .change()
             .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", event.seq)))?;
+        // The Slack messages that no longer decide: all of them once the request is
+        // answered, those of the levels below after an escalation.
+        let outdated = |d: &ChannelDelivery| {
+            d.slack_ts.is_some()
+                && (after.status != Status::Pending
+                    || (matches!(change, Change::Escalated(_)) && d.level < after.level))
+        };
+        let updates: Vec<NewJob> = self
+            .deliveries
+            .channel_deliveries(&p.tenant_id, &p.approval_id)
+            .await?
+            .iter()
+            .filter(|d| outdated(d))
+            .map(|d| delivery_job(self, d, DELIVERY_UPDATE_KIND))
+            .collect();
+        self.jobs.enqueue(updates).await?;
         let wanted = delivery::recipients(&change, &after);
         if wanted.is_empty() {
-            let updates: Vec<NewJob> = self
-                .deliveries
-                .channel_deliveries(&p.tenant_id, &p.approval_id)
-                .await?
-                .iter()
-                .filter(|d| d.slack_ts.is_some())
-                .map(|d| delivery_job(self, d, DELIVERY_UPDATE_KIND))
-                .collect();
-            let n = updates.len();
-            self.jobs.enqueue(updates).await?;
-            return Ok(n);
+            return Ok(0);
         }
         let now = self.clock.now();
         let rows: Vec<(ChannelDelivery, NewJob)> = wanted
