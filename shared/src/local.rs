@@ -168,7 +168,8 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 const SWEEP_GRACE_SECONDS: i64 = 30;
 
-/// The local stand-in for the `sweeper` function's one-minute schedule.
+/// The local stand-in for the `sweeper` function's one-minute schedule (deadlines whose
+/// timers were lost, expired sessions).
 fn spawn_sweeper(app: App, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
@@ -183,6 +184,9 @@ fn spawn_sweeper(app: App, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
             let grace = chrono::Duration::seconds(SWEEP_GRACE_SECONDS);
             if let Err(e) = app.sweep_overdue(grace, 500).await {
                 tracing::error!(error = %crate::telemetry::error_chain(&e), "sweep failed");
+            }
+            if let Err(e) = app.prune_sessions().await {
+                tracing::error!(error = %crate::telemetry::error_chain(&e), "pruning sessions failed");
             }
         }
     })

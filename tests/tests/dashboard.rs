@@ -190,6 +190,11 @@ async fn sessions_and_forms_are_guarded(backend: Backend) {
             .unwrap()
             .contains("expired=1")
     );
+    // The sweeper's housekeeping forgets it (and only expired ones).
+    let fresh = Browser::sign_in(&app, ADMIN, PASSWORD).await.unwrap();
+    assert_eq!(app.app.prune_sessions().await.unwrap(), 1);
+    assert_eq!(app.app.prune_sessions().await.unwrap(), 0);
+    assert_eq!(fresh.get("/dashboard").await.0, 200);
     app.shutdown().await;
 }
 

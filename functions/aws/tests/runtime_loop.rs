@@ -565,6 +565,7 @@ async fn every_function_answers_its_sample_events() {
         .await
         .unwrap();
     assert_eq!(swept["expired"], 0, "{swept}");
+    assert_eq!(swept["sessionsForgotten"], 0, "{swept}");
 
     // realtime: connect with the key in the query string, then disconnect.
     let mut realtime = Function::start("realtime", &env).await;

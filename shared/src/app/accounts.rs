@@ -251,6 +251,11 @@ impl App {
         Ok(Account { user, session })
     }
 
+    /// Forgets expired sessions (the sweeper's housekeeping); returns how many.
+    pub async fn prune_sessions(&self) -> Result<u64, AppError> {
+        Ok(self.users.delete_expired_sessions(self.clock.now()).await?)
+    }
+
     pub async fn sign_out(&self, token: &str) -> Result<(), AppError> {
         Ok(self.users.delete_session(&hash_token(token)).await?)
     }

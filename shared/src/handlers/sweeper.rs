@@ -1,5 +1,6 @@
 //! The sweeper function, run every minute: finishes deadlines whose timers were lost,
-//! and relays the outbox jobs that are due (retries) or whose relay was lost.
+//! relays the outbox jobs that are due (retries) or whose relay was lost, and forgets
+//! expired dashboard sessions.
 
 use serde_json::{Value, json};
 
@@ -16,5 +17,6 @@ pub async fn handle(app: &App, relay: &OutboxRelay) -> Result<Value, HandlerErro
         .sweep_overdue(chrono::Duration::seconds(GRACE_SECONDS), 500)
         .await?;
     let relayed = relay.relay_due().await?;
-    Ok(json!({"expired": expired, "relayed": relayed}))
+    let sessions = app.prune_sessions().await?;
+    Ok(json!({"expired": expired, "relayed": relayed, "sessionsForgotten": sessions}))
 }

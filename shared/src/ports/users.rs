@@ -73,6 +73,8 @@ pub trait UserStore: Send + Sync {
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
     async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Forgets sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
     async fn insert_invite(&self, invite: &Invite) -> Result<(), StoreError>;
     async fn invite(&self, token_hash: &str) -> Result<Option<Invite>, StoreError>;
