@@ -16,11 +16,11 @@ use crate::adapters::http_sender::HttpSender;
 use crate::adapters::ids::UuidIds;
 use crate::adapters::sql;
 use crate::app::Channels;
-use crate::app::deliveries::DELIVERY_KINDS;
-use crate::app::jobs::{JobRunner, RunnerConfig};
-use crate::app::relay::OutboxRelay;
-use crate::app::{App, Timers};
+use crate::app::outbox::OutboxRelay;
+use crate::app::outbox::{JobRunner, RunnerConfig};
+use crate::app::{App, Ports, Timers};
 use crate::config::{ConfigError, SlackConfig, check_http_url, parse, redact_url};
+use crate::domain::TaskKind;
 use crate::ports::DeadLetters;
 
 /// Where the database is: a URL, or the cluster's host and the Secrets Manager secret
@@ -240,28 +240,22 @@ impl Lambda {
         };
         let stores = sql::connect(&url, config.max_connections).await?;
         let clock = Arc::new(SystemClock);
-        let app = App {
-            approvals: stores.approvals.clone(),
-            jobs: stores.jobs.clone(),
-            tenants: stores.tenants.clone(),
+        let app = App::new(Ports {
+            stores,
             clock: clock.clone(),
             ids: Arc::new(UuidIds),
             changes: Arc::new(BroadcastFeed::new()),
             timers: Timers::External(Arc::new(AwsTimers::new(sdk, config.timers.clone(), clock))),
-            webhooks: stores.webhooks.clone(),
             sender: Arc::new(HttpSender::new(config.webhooks_allow_private)),
-            connections: stores.connections.clone(),
             pusher: config
                 .websocket_endpoint
                 .as_deref()
                 .map(|e| Arc::new(ApiGatewayPusher::new(sdk, e)) as Arc<dyn crate::ports::Pusher>),
-            deliveries: stores.deliveries.clone(),
-            users: stores.users.clone(),
             channels: channels(&config.channels, sdk).await?,
-        };
+        });
         let mut queues = SqsRelay::new(sdk, &config.outbox_queue_url);
         if let Some(url) = &config.delivery_queue_url {
-            queues = queues.route(DELIVERY_KINDS, url);
+            queues = queues.route(TaskKind::is_message, url);
         }
         let relay = OutboxRelay::new(app.clone(), Arc::new(queues));
         let runner = JobRunner::new(app.clone(), RunnerConfig::default());
@@ -307,7 +301,7 @@ async fn channels(c: &ChannelsConfig, sdk: &aws_config::SdkConfig) -> Result<Cha
         slack_signing_secret: slack.signing_secret,
         link_secret: Arc::from(link_key.into_bytes()),
         public_url: c.public_url.clone().unwrap_or_default(),
-        outbox: None,
+        mailbox: None,
     })
 }
 

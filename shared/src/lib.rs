@@ -4,6 +4,20 @@
 //! `ports`; `adapters` implement those ports for one technology each; `http` holds the
 //! axum routers that the local server and the Lambda functions both serve.
 
+/// `as_str` and `parse` for an enum stored as text.
+macro_rules! text_enum {
+    ($t:ty { $($v:ident = $s:literal),+ $(,)? }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)+ _ => None }
+            }
+        }
+    };
+}
+
 pub mod adapters;
 pub mod app;
 pub mod config;

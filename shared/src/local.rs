@@ -9,15 +9,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::adapters::changes::BroadcastFeed;
+use crate::adapters::dev_mailbox::DevMailbox;
 use crate::adapters::http_sender::HttpSender;
-use crate::adapters::local_outbox::LocalOutbox;
 use crate::adapters::local_worker;
 use crate::adapters::slack_api;
-use crate::adapters::sql::Stores;
-use crate::app::jobs::{JobRunner, RunnerConfig};
-use crate::app::{App, Channels, Timers};
+use crate::app::outbox::{JobRunner, RunnerConfig};
+use crate::app::{App, Channels, Ports, Stores, Timers};
 use crate::config::LocalConfig;
-use crate::ports::{Clock, Ids, Lane, StoreError};
+use crate::domain::Lane;
+use crate::ports::{Clock, Ids, StoreError};
 
 /// `webhooks_allow_private` lets webhook, callback and executor receivers on loopback and
 /// private networks through (the local server's default). Every channel writes to the
@@ -27,56 +27,50 @@ pub fn compose(
     clock: Arc<dyn Clock>,
     ids: Arc<dyn Ids>,
     webhooks_allow_private: bool,
-) -> App {
-    let clock_for_outbox = clock.clone();
-    App {
-        approvals: stores.approvals.clone(),
-        jobs: stores.jobs.clone(),
-        tenants: stores.tenants.clone(),
+) -> Ports {
+    Ports {
+        stores: stores.clone(),
+        channels: mailbox_channels(clock.clone()),
         clock,
         ids,
         changes: Arc::new(BroadcastFeed::new()),
-        timers: Timers::Outbox,
-        webhooks: stores.webhooks.clone(),
+        timers: Timers::Delayed,
         sender: Arc::new(HttpSender::new(webhooks_allow_private)),
-        connections: stores.connections.clone(),
         pusher: None,
-        deliveries: stores.deliveries.clone(),
-        users: stores.users.clone(),
-        channels: outbox_channels(clock_for_outbox),
     }
 }
 
-fn outbox_channels(clock: Arc<dyn Clock>) -> Channels {
-    let outbox = Arc::new(LocalOutbox::new(clock));
+fn mailbox_channels(clock: Arc<dyn Clock>) -> Channels {
+    let mailbox = Arc::new(DevMailbox::new(clock));
     let secret: [u8; 32] = rand::random();
     Channels {
-        slack: Some(outbox.clone()),
-        email: Some(outbox.clone()),
-        sms: Some(outbox.clone()),
+        slack: Some(mailbox.clone()),
+        email: Some(mailbox.clone()),
+        sms: Some(mailbox.clone()),
         slack_signing_secret: None,
         link_secret: Arc::from(&secret[..]),
         public_url: "http://127.0.0.1:8080".into(),
-        outbox: Some(outbox),
+        mailbox: Some(mailbox),
     }
 }
 
 /// Applies the local server's settings: links to `GREENLIGHT_PUBLIC_URL`, Slack when
 /// configured, and the link-signing key kept in the database so links outlive restarts.
-pub async fn use_config(app: &mut App, config: &LocalConfig) -> Result<(), StoreError> {
-    app.channels.public_url = config.public_url.clone();
+pub async fn use_config(ports: &mut Ports, config: &LocalConfig) -> Result<(), StoreError> {
+    ports.channels.public_url = config.public_url.clone();
     if let Some(slack) = slack_api::from_config(&config.slack) {
-        app.channels.slack = Some(slack);
-        app.channels.slack_signing_secret = config.slack.signing_secret.clone();
+        ports.channels.slack = Some(slack);
+        ports.channels.slack_signing_secret = config.slack.signing_secret.clone();
     }
     let candidate: [u8; 32] = rand::random();
-    let stored = app
-        .deliveries
+    let stored = ports
+        .stores
+        .messages
         .secret_or_insert("approval-links", &hex::encode(candidate))
         .await?;
     let key = hex::decode(&stored)
         .map_err(|e| StoreError::Corrupt(format!("the approval-link key: {e}")))?;
-    app.channels.link_secret = Arc::from(key);
+    ports.channels.link_secret = Arc::from(key);
     Ok(())
 }
 
@@ -182,10 +176,10 @@ fn spawn_sweeper(app: App, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
                 return;
             }
             let grace = chrono::Duration::seconds(SWEEP_GRACE_SECONDS);
-            if let Err(e) = app.sweep_overdue(grace, 500).await {
+            if let Err(e) = app.approvals().sweep_overdue(grace, 500).await {
                 tracing::error!(error = %crate::telemetry::error_chain(&e), "sweep failed");
             }
-            if let Err(e) = app.prune_sessions().await {
+            if let Err(e) = app.accounts().prune_sessions().await {
                 tracing::error!(error = %crate::telemetry::error_chain(&e), "pruning sessions failed");
             }
         }

@@ -180,10 +180,16 @@ async fn keys_are_required_and_tenants_are_isolated(backend: Backend) {
     );
 
     app.app
+        .accounts()
         .create_tenant(Some("acme".into()), "Acme")
         .await
         .unwrap();
-    let (_, other) = app.app.create_api_key("acme", "test", None).await.unwrap();
+    let (_, other) = app
+        .app
+        .accounts()
+        .create_api_key("acme", "test", None)
+        .await
+        .unwrap();
     assert_eq!(
         app.send(Method::GET, &path, Some(&other), None)
             .await

@@ -9,7 +9,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use chrono::Duration;
 use greenlight::adapters::aws::relay::SqsRelay;
 use greenlight::adapters::aws::secrets;
-use greenlight::app::relay::{OutboxRelay, RELAY_LEASE};
+use greenlight::app::outbox::{OutboxRelay, RELAY_LEASE};
 use greenlight::handlers::outbox;
 use greenlight::ports::JobStatus;
 use greenlight_tests::receiver::Receiver;

@@ -32,6 +32,7 @@ async fn the_dashboard_works_in_a_real_browser() {
 
     let app = spawn_app(Backend::Sqlite).await;
     app.app
+        .accounts()
         .ensure_first_admin(Some(EMAIL), Some(PASSWORD))
         .await
         .unwrap();

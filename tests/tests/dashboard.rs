@@ -88,6 +88,7 @@ impl Browser {
 async fn with_admin(backend: Backend) -> TestApp {
     let app = spawn_app(backend).await;
     app.app
+        .accounts()
         .ensure_first_admin(Some(ADMIN), Some(PASSWORD))
         .await
         .unwrap();
@@ -192,8 +193,8 @@ async fn sessions_and_forms_are_guarded(backend: Backend) {
     );
     // The sweeper's housekeeping forgets it (and only expired ones).
     let fresh = Browser::sign_in(&app, ADMIN, PASSWORD).await.unwrap();
-    assert_eq!(app.app.prune_sessions().await.unwrap(), 1);
-    assert_eq!(app.app.prune_sessions().await.unwrap(), 0);
+    assert_eq!(app.app.accounts().prune_sessions().await.unwrap(), 1);
+    assert_eq!(app.app.accounts().prune_sessions().await.unwrap(), 0);
     assert_eq!(fresh.get("/dashboard").await.0, 200);
     app.shutdown().await;
 }
@@ -218,7 +219,7 @@ async fn admins_manage_keys_and_invite_approvers_who_answer_their_requests(backe
         .send(reqwest::Method::GET, "/v1/approvals", Some(&secret), None)
         .await;
     assert_eq!(ok.status, 200);
-    let keys = app.app.tenants.api_keys("default").await.unwrap();
+    let keys = app.app.stores.tenants.api_keys("default").await.unwrap();
     let key = keys.iter().find(|k| k.name == "billing agent").unwrap();
     let (code, _) = admin
         .post(
@@ -313,7 +314,12 @@ async fn admins_manage_keys_and_invite_approvers_who_answer_their_requests(backe
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_first_start_prints_a_one_time_link_when_no_admin_is_configured() {
     let app = spawn_app(Backend::Sqlite).await;
-    let first = app.app.ensure_first_admin(None, None).await.unwrap();
+    let first = app
+        .app
+        .accounts()
+        .ensure_first_admin(None, None)
+        .await
+        .unwrap();
     let greenlight::app::FirstAdmin::Invite(token) = first else {
         panic!("expected a link, got {first:?}");
     };
@@ -328,7 +334,11 @@ async fn the_first_start_prints_a_one_time_link_when_no_admin_is_configured() {
         .unwrap();
     assert_eq!(joined.status(), 303);
     assert_eq!(
-        app.app.ensure_first_admin(None, None).await.unwrap(),
+        app.app
+            .accounts()
+            .ensure_first_admin(None, None)
+            .await
+            .unwrap(),
         greenlight::app::FirstAdmin::Exists
     );
     let admin = Browser::sign_in(&app, "first@example.com", "first-admin-password")

@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use greenlight::app::TimerOutcome;
-use greenlight::app::jobs::TimerFired;
+use greenlight::domain::TimerFired;
 use greenlight::domain::TimerKind;
 use greenlight_tests::{Backend, TestApp, approval_body, greenlight, on_both_stores, spawn_app};
 use serde_json::{Value, json};
@@ -104,7 +104,7 @@ async fn a_ladder_with_reminders_and_a_quorum_plays_out_as_configured(backend: B
     assert_eq!(a["dueAt"], "2026-01-01T12:15:00Z");
     let stale = timer(&id, TimerKind::Expire, 0);
     let before = app.events(&id).await.len();
-    let refused = app.app.fire_timer(&stale).await;
+    let refused = app.app.approvals().fire_timer(&stale).await;
     assert!(matches!(refused, Ok(TimerOutcome::Stale)), "{refused:?}");
     assert_eq!(
         app.events(&id).await.len(),
@@ -272,9 +272,10 @@ async fn a_timer_firing_twice_acts_once(backend: Backend) {
     let id = app.create(&approval_body()).await;
     app.clock.advance(Duration::seconds(3600));
     let expire = timer(&id, TimerKind::Expire, 0);
+    let approvals = app.app.approvals();
     let (a, b, c) = tokio::join!(
-        app.app.fire_timer(&expire),
-        app.app.fire_timer(&expire),
+        approvals.fire_timer(&expire),
+        approvals.fire_timer(&expire),
         app.drain_jobs()
     );
     let _ = (a, b, c);
@@ -283,8 +284,8 @@ async fn a_timer_firing_twice_acts_once(backend: Backend) {
     body.as_object_mut().unwrap().remove("escalation");
     let reminded = app.create(&body).await;
     let remind = timer(&reminded, TimerKind::Remind { index: 0 }, 0);
-    let first = app.app.fire_timer(&remind).await;
-    let second = app.app.fire_timer(&remind).await;
+    let first = app.app.approvals().fire_timer(&remind).await;
+    let second = app.app.approvals().fire_timer(&remind).await;
     assert!(
         matches!(first, Ok(TimerOutcome::Applied { .. })),
         "{first:?}"
@@ -318,6 +319,7 @@ async fn the_sweeper_finishes_what_a_lost_timer_left(backend: Backend) {
     assert_eq!(app.drain_jobs().await, 0);
     assert_eq!(
         app.app
+            .approvals()
             .sweep_overdue(Duration::seconds(5), 100)
             .await
             .unwrap(),
@@ -327,6 +329,7 @@ async fn the_sweeper_finishes_what_a_lost_timer_left(backend: Backend) {
     app.clock.advance(Duration::seconds(5));
     assert_eq!(
         app.app
+            .approvals()
             .sweep_overdue(Duration::seconds(5), 100)
             .await
             .unwrap(),
@@ -338,6 +341,7 @@ async fn the_sweeper_finishes_what_a_lost_timer_left(backend: Backend) {
     );
     assert_eq!(
         app.app
+            .approvals()
             .sweep_overdue(Duration::seconds(5), 100)
             .await
             .unwrap(),

@@ -8,9 +8,10 @@ use greenlight::domain::chain::GENESIS_HASH;
 use greenlight::domain::{
     Actor, Approval, Change, Command, DecisionKind, Event, NewApproval, Source, Status,
 };
+use greenlight::domain::{ApiKey, DeliveryRef, Task, TaskKind, Tenant};
 use greenlight::ports::{
-    ApiKey, CreateOutcome, IdempotencyClaim, JobStatus, ListQuery, NewApprovalRecord, NewJob,
-    StoreError, Tenant, TransitionRecord,
+    CreateOutcome, IdempotencyClaim, JobStatus, ListQuery, NewApprovalRecord, NewJob, StoreError,
+    TransitionRecord,
 };
 use greenlight_tests::{Backend, approval_body, fresh_stores, on_both_stores, t0};
 
@@ -101,9 +102,11 @@ fn job(id: &str, run_at: chrono::DateTime<chrono::Utc>, max_attempts: i32) -> Ne
     NewJob {
         id: id.into(),
         tenant_id: "t1".into(),
-        kind: "test.kind".into(),
+        task: Task::SendWebhook(DeliveryRef {
+            tenant_id: "t1".into(),
+            delivery_id: id.into(),
+        }),
         approval_id: Some("apr_1".into()),
-        payload: serde_json::json!({"n": id}),
         run_at,
         max_attempts,
     }
@@ -181,7 +184,7 @@ async fn a_transition_can_cancel_its_requests_idle_timers(backend: Backend) {
         .unwrap();
     let leased_id = leased[0].id.clone();
     let mut t = approve(&rec.approval, &rec.event.hash, "ann");
-    t.cancel_job_kinds = vec!["test.kind".into()];
+    t.cancel_job_kinds = vec![TaskKind::SendWebhook];
     s.approvals.transition(t).await.unwrap();
     let status = |id: String| {
         let q = s.jobs.clone();

@@ -572,15 +572,16 @@ async fn non_public_addresses_are_refused_at_registration_and_at_send_time() {
     // Registered while it was acceptable; by send time the address is not (as after a
     // DNS answer changed): refused when connecting, dead at once, never sent.
     let rx = Receiver::start().await;
-    let lenient = greenlight::app::App {
+    let lenient = greenlight::app::App::new(greenlight::app::Ports {
         sender: Arc::new(HttpSender::new(true)),
-        ..app.app.clone()
-    };
+        ..(*app.app).clone()
+    });
     let caller = greenlight::app::Caller {
         tenant_id: "default".into(),
         key_id: "test".into(),
     };
     let endpoint_id = lenient
+        .webhooks()
         .create_endpoint(
             &caller,
             serde_json::from_value(json!({"url": rx.url("/hooks"), "events": ["*"]})).unwrap(),
@@ -671,11 +672,21 @@ print(payload["type"])
 async fn a_slow_receiver_holds_up_no_one() {
     use greenlight::adapters::clock::SystemClock;
     use greenlight::adapters::ids::UuidIds;
-    use greenlight::app::jobs::RunnerConfig;
+    use greenlight::app::outbox::RunnerConfig;
 
     let stores = greenlight_tests::fresh_stores(Backend::Sqlite).await;
-    let app = greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
-    let key = app.ensure_default_tenant(None).await.unwrap().unwrap();
+    let app = greenlight::app::App::new(greenlight::local::compose(
+        &stores,
+        Arc::new(SystemClock),
+        Arc::new(UuidIds),
+        true,
+    ));
+    let key = app
+        .accounts()
+        .ensure_default_tenant(None)
+        .await
+        .unwrap()
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = greenlight::local::start(app.clone(), listener, Some(RunnerConfig::default()))
         .await

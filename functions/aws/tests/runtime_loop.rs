@@ -21,8 +21,8 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use greenlight::domain::Channel;
-use greenlight::domain::link::{self, LinkGrant};
-use greenlight::ports::ChannelDeliveryStatus;
+use greenlight::domain::MessageStatus;
+use greenlight::domain::protocol::link::{self, LinkGrant};
 use greenlight_tests::slack::{self, SlackServer};
 use greenlight_tests::{Backend, aws, fresh_database, greenlight};
 use serde_json::{Value, json};
@@ -299,13 +299,17 @@ fn signed_interaction(id: &str, delivery_id: &str) -> Value {
 async fn every_function_answers_its_sample_events() {
     let db = fresh_database(Backend::Postgres).await;
     let stores = greenlight::adapters::sql::connect(&db, 2).await.unwrap();
-    let local = greenlight::local::compose(
+    let local = greenlight::app::App::new(greenlight::local::compose(
         &stores,
         Arc::new(greenlight::adapters::clock::SystemClock),
         Arc::new(greenlight::adapters::ids::UuidIds),
         true,
-    );
-    local.ensure_default_tenant(Some(KEY)).await.unwrap();
+    ));
+    local
+        .accounts()
+        .ensure_default_tenant(Some(KEY))
+        .await
+        .unwrap();
     let sdk = aws::sdk_config().await;
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
     let outbox = aws::queue(&sdk, "gl-outbox").await;
@@ -420,12 +424,12 @@ async fn every_function_answers_its_sample_events() {
     let sent = run_deliveries(&mut delivery, &sdk, &deliveries).await;
     assert_eq!(sent, 2, "the plan, then the send");
     let email = stores
-        .deliveries
-        .channel_deliveries("default", &id)
+        .messages
+        .messages("default", &id)
         .await
         .unwrap()
         .remove(0);
-    assert_eq!(email.status, ChannelDeliveryStatus::Sent, "{email:?}");
+    assert_eq!(email.status, MessageStatus::Sent, "{email:?}");
     let message_id = email.message_id.clone().expect("SES's message id");
     let sample_batch = delivery.invoke(sample("delivery-sqs.json")).await.unwrap();
     assert_eq!(sample_batch, json!({"batchItemFailures": []}));
@@ -473,12 +477,12 @@ async fn every_function_answers_its_sample_events() {
         .unwrap();
     assert_eq!(bounced["known"], true, "{bounced}");
     let email = stores
-        .deliveries
-        .channel_delivery("default", &email.id)
+        .messages
+        .message("default", &email.id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(email.status, ChannelDeliveryStatus::Failed);
+    assert_eq!(email.status, MessageStatus::Failed);
 
     // timeout: the schedule's own input comes early (the deadline is an hour away):
     // set again; the sample shapes answer too.
@@ -539,8 +543,8 @@ async fn every_function_answers_its_sample_events() {
     run_deliveries(&mut delivery, &sdk, &deliveries).await;
     assert_eq!(slack.calls("chat.postMessage").len(), 1);
     let message = stores
-        .deliveries
-        .channel_deliveries("default", &other)
+        .messages
+        .messages("default", &other)
         .await
         .unwrap()
         .remove(0);

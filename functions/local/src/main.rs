@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand};
 use greenlight::adapters::clock::SystemClock;
 use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql;
-use greenlight::app::FirstAdmin;
-use greenlight::app::jobs::RunnerConfig;
+use greenlight::app::outbox::RunnerConfig;
+use greenlight::app::{App, FirstAdmin};
 use greenlight::config::{LocalConfig, redact_url};
 use greenlight::{local, telemetry};
 
@@ -98,32 +98,36 @@ async fn main() -> anyhow::Result<()> {
                 redact_url(&config.database_url)
             )
         })?;
-    let mut app = local::compose(
+    let mut ports = local::compose(
         &stores,
         Arc::new(SystemClock),
         Arc::new(UuidIds),
         config.webhooks_allow_private,
     );
-    local::use_config(&mut app, &config)
+    local::use_config(&mut ports, &config)
         .await
         .context("cannot read the approval-link key")?;
+    let app = App::new(ports);
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let fresh_key = app.ensure_default_tenant(config.api_key.as_deref()).await?;
+            let fresh_key = app
+                .accounts()
+                .ensure_default_tenant(config.api_key.as_deref())
+                .await?;
             let (admin_email, admin_password) = config
                 .admin
                 .as_ref()
                 .map(|(e, p)| (e.as_str(), p.as_str()))
                 .unzip();
             let first_admin = app
-                .ensure_first_admin(admin_email, admin_password)
+                .accounts().ensure_first_admin(admin_email, admin_password)
                 .await
                 .context("cannot make the dashboard's first admin (GREENLIGHT_ADMIN_EMAIL, GREENLIGHT_ADMIN_PASSWORD)")?;
             let listener = tokio::net::TcpListener::bind(config.bind)
                 .await
                 .with_context(|| format!("cannot listen on {} (GREENLIGHT_BIND)", config.bind))?;
-            let app_outbox = app.channels.outbox.is_some();
+            let app_outbox = app.channels.mailbox.is_some();
             let running = local::start(app, listener, Some(RunnerConfig::default())).await?;
             tracing::info!(addr = %running.addr, database = %redact_url(&config.database_url), "greenlight listening");
             println!("Greenlight is running at http://{}", running.addr);
@@ -158,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Tenant {
             command: TenantCommand::Create { name, id },
         } => {
-            let tenant = app.create_tenant(id, &name).await?;
+            let tenant = app.accounts().create_tenant(id, &name).await?;
             println!("{}", tenant.id);
         }
         Command::User {
@@ -170,9 +174,10 @@ async fn main() -> anyhow::Result<()> {
                     base_url,
                 },
         } => {
-            let role = greenlight::ports::Role::parse(&role)
+            let role = greenlight::domain::Role::parse(&role)
                 .ok_or_else(|| anyhow::anyhow!("--role must be approver or admin, not {role:?}"))?;
             let token = app
+                .accounts()
                 .invite_from_console(&tenant, email.as_deref(), role)
                 .await?;
             let base = base_url.unwrap_or_else(|| config.public_url.clone());
@@ -181,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Key {
             command: KeyCommand::Create { tenant, name },
         } => {
-            let (key, secret) = app.create_api_key(&tenant, &name, None).await?;
+            let (key, secret) = app.accounts().create_api_key(&tenant, &name, None).await?;
             eprintln!("created key {} for tenant {}", key.id, key.tenant_id);
             println!("{secret}");
         }

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::app::jobs::JobRunner;
+use crate::app::outbox::JobRunner;
 
 /// How long the worker sleeps at most when it knows of no due job; it also wakes when a
 /// change in this process writes jobs.
@@ -27,7 +27,7 @@ pub fn spawn(app: App, runner: JobRunner, mut shutdown: watch::Receiver<bool>) -
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "worker could not claim jobs"),
             }
-            let nap = match app.jobs.next_due_in(lane).await {
+            let nap = match app.stores.jobs.next_due_in(lane).await {
                 Ok(Some(due)) => (due - app.clock.now())
                     .to_std()
                     .unwrap_or_default()

@@ -1,56 +1,142 @@
-//! Use-cases: load → domain → store, over the ports. Nothing here knows whether it runs
-//! in Lambda or in the local server.
+//! Use-cases, one folder per feature: `approvals` (create, commit, query, timers, and
+//! `work`, the one place that builds a change's follow-up work), `messages` (to approvers:
+//! plan, send, answer, render), `webhooks` (endpoints, fan-out, send), `accounts`
+//! (tenants, keys, people, sessions), `stream`; `outbox` runs the follow-up work and
+//! `sweep` the backstop. A feature reaches another only through `approvals::commit` and
+//! the tasks of `approvals::work`. Nothing here knows whether it runs in Lambda or in
+//! the local server.
 
-mod accounts;
-mod create;
-pub mod deliveries;
-pub mod jobs;
-mod query;
-pub mod relay;
+pub mod accounts;
+pub mod approvals;
+pub mod messages;
+pub mod outbox;
 mod stream;
-mod tenants;
-mod timers;
-mod transition;
+mod sweep;
 pub mod webhooks;
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::domain::{Approval, FieldError};
 use crate::ports::{
-    ApprovalStore, ChangeFeed, ChannelDeliveryStore, Clock, ConnectionStore, EmailSender, Ids,
-    JobQueue, Outbox, Pusher, Scheduler, SchedulerError, SlackApi, SmsSender, StoreError,
-    TenantStore, UserStore, WebhookSender, WebhookStore,
+    ApprovalStore, ChangeFeed, Clock, ConnectionStore, EmailSender, Ids, JobQueue, Mailbox,
+    MessageStore, Pusher, Scheduler, SchedulerError, SlackApi, SmsSender, StoreError, TenantStore,
+    UserStore, WebhookSender, WebhookStore,
 };
 
-pub use accounts::{Account, FirstAdmin, SESSION_HOURS, SignedIn};
-pub use create::Created;
-pub use query::{MAX_PAGE, Page, PageRequest, Verification};
-pub use stream::StreamFilter;
-pub use tenants::{Caller, DEFAULT_TENANT};
-pub use timers::TimerOutcome;
-pub use transition::DecisionInput;
+pub use accounts::{Account, Caller, DEFAULT_TENANT, FirstAdmin, SESSION_HOURS, SignedIn};
+pub use approvals::{
+    Approvals, Created, DecisionInput, MAX_PAGE, Page, PageRequest, TimerOutcome, Verification,
+};
+pub use messages::Messages;
+pub use stream::Stream;
+pub use sweep::Swept;
+pub use webhooks::Webhooks;
 
-/// The ports the use-cases run on; cheap to clone.
+/// The stores one database provides.
 #[derive(Clone)]
-pub struct App {
+pub struct Stores {
     pub approvals: Arc<dyn ApprovalStore>,
     pub jobs: Arc<dyn JobQueue>,
     pub tenants: Arc<dyn TenantStore>,
+    pub webhooks: Arc<dyn WebhookStore>,
+    pub connections: Arc<dyn ConnectionStore>,
+    pub messages: Arc<dyn MessageStore>,
+    pub users: Arc<dyn UserStore>,
+}
+
+/// Everything the use-cases run on, built once per process by a composition root.
+#[derive(Clone)]
+pub struct Ports {
+    pub stores: Stores,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
     pub changes: Arc<dyn ChangeFeed>,
     pub timers: Timers,
-    pub webhooks: Arc<dyn WebhookStore>,
     /// Calls to webhook, callback and executor receivers.
     pub sender: Arc<dyn WebhookSender>,
-    pub connections: Arc<dyn ConnectionStore>,
     /// Pushes to live-stream WebSocket connections (AWS); `None` where the stream is
     /// served over SSE straight from the event log (the local server).
     pub pusher: Option<Arc<dyn Pusher>>,
-    pub deliveries: Arc<dyn ChannelDeliveryStore>,
     pub channels: Channels,
-    /// The dashboard's people and their sessions.
-    pub users: Arc<dyn UserStore>,
+}
+
+/// The use-cases over one set of ports; cheap to clone. Each feature is a view:
+/// `app.approvals().create(…)`, `app.webhooks().send(…)`.
+#[derive(Clone)]
+pub struct App {
+    ports: Arc<Ports>,
+}
+
+impl App {
+    pub fn new(ports: Ports) -> App {
+        App {
+            ports: Arc::new(ports),
+        }
+    }
+
+    pub fn approvals(&self) -> Approvals<'_> {
+        Approvals(self)
+    }
+
+    pub fn messages(&self) -> Messages<'_> {
+        Messages(self)
+    }
+
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks(self)
+    }
+
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts(self)
+    }
+
+    pub fn stream(&self) -> Stream<'_> {
+        Stream(self)
+    }
+}
+
+/// The ports are read through the app: `app.clock.now()`, `app.stores.jobs`.
+impl Deref for App {
+    type Target = Ports;
+
+    fn deref(&self) -> &Ports {
+        &self.ports
+    }
+}
+
+/// A feature's view of the app: `Deref` to it, so a feature reads the ports as
+/// `self.clock` and reaches `approvals::commit` as `self.approvals()`.
+macro_rules! feature_view {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name<'a>(pub(crate) &'a $crate::app::App);
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = $crate::app::App;
+
+            fn deref(&self) -> &$crate::app::App {
+                self.0
+            }
+        }
+    };
+}
+pub(crate) use feature_view;
+
+/// Refuses a receiver URL (a webhook endpoint, a request's callback or executor) that
+/// is malformed or that the sender may not call, naming `field`.
+pub(crate) async fn check_receiver(
+    sender: &dyn WebhookSender,
+    url: &str,
+    field: &str,
+) -> Result<(), AppError> {
+    let parsed =
+        crate::domain::webhook::check_url(url, field).map_err(|e| AppError::Invalid(vec![e]))?;
+    sender
+        .check(&parsed)
+        .await
+        .map_err(|e| AppError::invalid(field, e.to_string()))
 }
 
 /// How approvers are reached: a channel left `None` is not configured, and a request
@@ -67,15 +153,15 @@ pub struct Channels {
     /// The base of the links in messages (`GREENLIGHT_PUBLIC_URL`), without a final `/`;
     /// empty where no messages are made (AWS functions other than delivery).
     pub public_url: String,
-    /// Where the local server keeps the messages it does not send.
-    pub outbox: Option<Arc<dyn Outbox>>,
+    /// Where the local server keeps the messages it does not send: the dev mailbox.
+    pub mailbox: Option<Arc<dyn Mailbox>>,
 }
 
 /// Where a request's timers live.
 #[derive(Clone)]
 pub enum Timers {
     /// Delayed jobs in the outbox, run by the worker when they fall due (local mode).
-    Outbox,
+    Delayed,
     /// An outside scheduler (AWS). The outbox still records the order to set or clear
     /// them in the transition's own transaction, so a crash after commit loses none.
     External(Arc<dyn Scheduler>),

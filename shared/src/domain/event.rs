@@ -5,11 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::approval::{
-    Actor, Approval, ApprovalSpec, Cancellation, Decision, Source, TimeoutAction,
-};
-use super::delivery::{DeliveryFailed, Sent};
+use super::approval::{Approval, ApprovalSpec, Cancellation, Decision};
+use super::message::{DeliveryFailed, Sent};
 use super::policy::{Escalated, ReminderSent, Vote};
+use super::values::{Actor, Source, TimeoutAction};
 use super::{DomainError, Transition, chain};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::approval::{Approval, Approver, DecisionKind, Source, TimeoutAction};
+use super::approval::{Approval, Approver};
+use super::values::{DecisionKind, Source, TimeoutAction};
 use super::{FieldError, limits};
 
 /// One rung of an escalation ladder: who receives the request when the level before

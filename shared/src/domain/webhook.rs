@@ -5,9 +5,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -197,25 +197,87 @@ pub fn parse_retry_after(
     Some((at.with_timezone(&chrono::Utc) - now).max(chrono::Duration::zero()))
 }
 
-/// The wait before attempt `attempt + 1` after `attempt` failures (1-based): 5 s, then
-/// threefold each time (15 s, 45 s, … 9 h 7 min), each plus a random part of up to as
-/// much again; the ten attempts span 14 to 27 hours.
-pub fn retry_delay(attempt: u32) -> Duration {
-    let n = usize::try_from(attempt.max(1) - 1).unwrap_or(0);
-    ExponentialBuilder::new()
-        .with_min_delay(Duration::from_secs(5))
-        .with_factor(3.0)
-        .with_max_delay(Duration::from_secs(10 * 3600))
-        .with_jitter()
-        .without_max_times()
-        .build()
-        .nth(n)
-        .unwrap_or(Duration::from_secs(10 * 3600))
+/// A tenant's webhook receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub tenant_id: String,
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    /// Event types and patterns (`approval.*`, `*`) this endpoint receives.
+    pub events: Vec<String>,
+    pub active: bool,
+    pub secret: Secret,
+    /// During a rotation's overlap, the secret that also still signs.
+    pub previous_secret: Option<(Secret, DateTime<Utc>)>,
+    /// When the current run of failures began; cleared by any success.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who a delivery goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookPurpose {
+    /// A webhook endpoint of the tenant.
+    Endpoint,
+    /// The request's `callbackUrl`.
+    Callback,
+    /// The request's `executor`: the approved action, to be carried out.
+    Executor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookDeliveryStatus {
+    Pending,
+    Delivered,
+    /// Out of attempts (or the receiver is gone): kept, visible, redeliverable.
+    Dead,
+}
+
+text_enum!(WebhookPurpose { Endpoint = "endpoint", Callback = "callback", Executor = "executor" });
+text_enum!(WebhookDeliveryStatus { Pending = "pending", Delivered = "delivered", Dead = "dead" });
+
+/// One message to one receiver; its id is the `webhook-id` of every attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookDelivery {
+    pub tenant_id: String,
+    pub id: String,
+    pub purpose: WebhookPurpose,
+    pub endpoint_id: Option<String>,
+    pub url: String,
+    pub approval_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// The event's sequence number within its request.
+    pub event_seq: i64,
+    pub body: String,
+    pub status: WebhookDeliveryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// One try at sending a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub latency_ms: i64,
+    /// The first bytes of the answer.
+    pub response: Option<String>,
+    pub error: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::retry::Backoff;
 
     #[test]
     fn signs_the_specifications_example() {
@@ -307,14 +369,13 @@ mod tests {
 
     #[test]
     fn retries_span_about_a_day() {
-        let total: Duration = (1..MAX_ATTEMPTS).map(retry_delay).sum();
-        assert!(
-            retry_delay(1) >= Duration::from_secs(5) && retry_delay(1) <= Duration::from_secs(10)
-        );
+        let span = |jitter| -> Duration {
+            (1..MAX_ATTEMPTS)
+                .map(|n| Backoff::WEBHOOKS.delay(n, jitter))
+                .sum()
+        };
         // 5 s × (1 + 3 + … + 3⁸) = 13.7 h without jitter; jitter adds up to as much again.
-        assert!(
-            total >= Duration::from_secs(49_205) && total <= Duration::from_secs(2 * 49_205),
-            "{total:?}"
-        );
+        assert_eq!(span(0.0), Duration::from_secs(49_205));
+        assert!(span(0.999) < Duration::from_secs(2 * 49_205));
     }
 }

@@ -9,7 +9,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 
 use crate::app::App;
-use crate::app::relay::OutboxRelay;
+use crate::app::outbox::OutboxRelay;
 
 pub fn router(app: App, relay: OutboxRelay) -> Router {
     crate::http::router(app).layer(middleware::from_fn_with_state(relay, relay_after_changes))

@@ -7,8 +7,8 @@ use aws_lambda_events::sqs::SqsEvent;
 use serde_json::Value;
 
 use super::{HandlerError, outbox};
-use crate::app::deliveries::ProviderReport;
-use crate::app::jobs::JobRunner;
+use crate::app::messages::ProviderReport;
+use crate::app::outbox::JobRunner;
 use crate::ports::DeadLetters;
 
 pub async fn handle(
@@ -30,7 +30,8 @@ pub async fn handle(
     let (message_id, report) = ses_report(&event["detail"])?;
     let known = runner
         .app()
-        .delivery_reported(&message_id, report.clone())
+        .messages()
+        .provider_report(&message_id, report.clone())
         .await?;
     tracing::info!(%message_id, ?report, known, "SES reported on an email");
     Ok(serde_json::json!({"messageId": message_id, "known": known}))

@@ -64,7 +64,7 @@ where
 
 /// Relays the outbox jobs an invocation wrote before it returns (nothing runs after).
 /// A failure only delays them: the sweeper relays what is left within a minute.
-pub async fn relay_quietly(relay: &crate::app::relay::OutboxRelay) {
+pub async fn relay_quietly(relay: &crate::app::outbox::OutboxRelay) {
     if let Err(e) = relay.relay_due().await {
         tracing::error!(error = %crate::telemetry::error_chain(&e), "relay failed");
     }

@@ -7,7 +7,7 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::{HandlerError, each_message};
-use crate::app::jobs::JobRunner;
+use crate::app::outbox::JobRunner;
 use crate::ports::{DeadLetters, Relayed};
 
 pub async fn handle(

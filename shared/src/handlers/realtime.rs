@@ -8,7 +8,8 @@
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use serde_json::{Value, json};
 
-use crate::app::{App, AppError, StreamFilter};
+use crate::app::{App, AppError};
+use crate::domain::StreamFilter;
 
 fn answer(status: u16, body: &str) -> Value {
     json!({"statusCode": status, "body": body})
@@ -36,7 +37,7 @@ pub async fn handle(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Value 
                     "send an API key as Authorization: Bearer <key> or ?token=<key>",
                 );
             };
-            let caller = match app.authenticate(&key).await {
+            let caller = match app.accounts().authenticate(&key).await {
                 Ok(c) => c,
                 Err(AppError::Unauthorized) => return answer(401, "unknown API key"),
                 Err(e) => return failed(e),
@@ -47,24 +48,20 @@ pub async fn handle(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Value 
                 query("types").as_deref(),
             ) {
                 Ok(f) => f,
-                Err(AppError::Invalid(errors)) => {
+                Err(errors) => {
                     let why: Vec<String> = errors
                         .iter()
                         .map(|e| format!("{}: {}", e.field, e.message))
                         .collect();
                     return answer(400, &why.join("; "));
                 }
-                Err(e) => return failed(e),
             };
-            match app
-                .open_stream_connection(&caller, connection_id, filter)
-                .await
-            {
+            match app.stream().open(&caller, connection_id, filter).await {
                 Ok(()) => answer(200, "connected"),
                 Err(e) => failed(e),
             }
         }
-        Some("$disconnect") => match app.close_stream_connection(connection_id).await {
+        Some("$disconnect") => match app.stream().close(connection_id).await {
             Ok(()) => answer(200, "disconnected"),
             Err(e) => failed(e),
         },

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::HandlerError;
 use crate::app::App;
-use crate::app::relay::OutboxRelay;
+use crate::app::outbox::OutboxRelay;
 
 /// How late a pending request must be before the sweeper expires it in place of its
 /// timer (which normally lands within seconds).
@@ -14,9 +14,10 @@ const GRACE_SECONDS: i64 = 60;
 
 pub async fn handle(app: &App, relay: &OutboxRelay) -> Result<Value, HandlerError> {
     let expired = app
+        .approvals()
         .sweep_overdue(chrono::Duration::seconds(GRACE_SECONDS), 500)
         .await?;
     let relayed = relay.relay_due().await?;
-    let sessions = app.prune_sessions().await?;
+    let sessions = app.accounts().prune_sessions().await?;
     Ok(json!({"expired": expired, "relayed": relayed, "sessionsForgotten": sessions}))
 }

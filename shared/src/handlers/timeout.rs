@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{HandlerError, each_message};
 use crate::app::App;
-use crate::app::jobs::TimerFired;
+use crate::domain::TimerFired;
 use crate::ports::DeadLetters;
 
 /// Handles one invocation; the answer is the SQS partial-batch response for a batch,
@@ -22,7 +22,7 @@ pub async fn handle(
             .map_err(|e| HandlerError::Malformed(format!("not an SQS batch: {e}")))?;
         let response = each_message(batch, dead_letters, |body| async move {
             let timer = parse(&body)?;
-            let outcome = app.fire_timer(&timer).await?;
+            let outcome = app.approvals().fire_timer(&timer).await?;
             tracing::info!(timer = %timer.name(), ?outcome, "timer handled");
             Ok(())
         })
@@ -30,7 +30,7 @@ pub async fn handle(
         return Ok(serde_json::to_value(response).expect("responses serialize"));
     }
     let timer = parse(&event.to_string())?;
-    let outcome = app.fire_timer(&timer).await?;
+    let outcome = app.approvals().fire_timer(&timer).await?;
     tracing::info!(timer = %timer.name(), ?outcome, "timer handled");
     Ok(serde_json::to_value(outcome).expect("outcomes serialize"))
 }

@@ -80,7 +80,10 @@ pub async fn create(
                 .to_owned(),
         ),
     };
-    let created = app.create_approval(&caller.tenant_id, input, key).await?;
+    let created = app
+        .approvals()
+        .create(&caller.tenant_id, input, key)
+        .await?;
     let mut res = (StatusCode::CREATED, Json(&created.approval)).into_response();
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/approvals/{}", created.approval.id)) {
         res.headers_mut().insert(header::LOCATION, loc);
@@ -120,7 +123,8 @@ pub async fn list(
         })
         .transpose()?;
     let page = app
-        .list_approvals(
+        .approvals()
+        .list(
             &caller.tenant_id,
             PageRequest {
                 status,
@@ -155,10 +159,11 @@ pub async fn get(
         .transpose()?;
     let approval = match wait {
         Some(secs) if secs > 0 => {
-            app.wait_for_outcome(&caller.tenant_id, &id, Duration::from_secs(secs))
+            app.approvals()
+                .wait_for_outcome(&caller.tenant_id, &id, Duration::from_secs(secs))
                 .await?
         }
-        _ => app.get_approval(&caller.tenant_id, &id).await?,
+        _ => app.approvals().get(&caller.tenant_id, &id).await?,
     };
     Ok(Json(approval))
 }
@@ -180,7 +185,7 @@ pub async fn decide(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<DecisionInput>,
 ) -> Result<Json<Approval>, Problem> {
-    Ok(Json(app.decide(&caller, &id, input).await?))
+    Ok(Json(app.approvals().decide(&caller, &id, input).await?))
 }
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/cancel", tag = "approvals",
@@ -197,7 +202,9 @@ pub async fn cancel(
     Path(id): Path<String>,
     OptionalJsonBody(input): OptionalJsonBody<CancelInput>,
 ) -> Result<Json<Approval>, Problem> {
-    Ok(Json(app.cancel(&caller, &id, input.reason).await?))
+    Ok(Json(
+        app.approvals().cancel(&caller, &id, input.reason).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/execution", tag = "approvals",
@@ -215,7 +222,11 @@ pub async fn execution(
     Path(id): Path<String>,
     JsonBody(report): JsonBody<ExecutionReport>,
 ) -> Result<Json<Approval>, Problem> {
-    Ok(Json(app.report_execution(&caller, &id, report).await?))
+    Ok(Json(
+        app.approvals()
+            .report_execution(&caller, &id, report)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/approvals/{id}/events", tag = "audit",
@@ -229,7 +240,7 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> Result<Json<EventList>, Problem> {
     Ok(Json(EventList {
-        items: app.events(&caller.tenant_id, &id).await?,
+        items: app.approvals().events(&caller.tenant_id, &id).await?,
     }))
 }
 
@@ -244,5 +255,5 @@ pub async fn verify(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Verification>, Problem> {
-    Ok(Json(app.verify_events(&caller.tenant_id, &id).await?))
+    Ok(Json(app.approvals().verify(&caller.tenant_id, &id).await?))
 }

@@ -14,10 +14,10 @@ use axum::routing::{get, post};
 use serde::Serialize;
 
 use super::links::{error_lines, form_fields, parse_answer};
-use crate::app::deliveries::messages;
+use crate::app::messages::render;
 use crate::app::{Account, App, AppError, DecisionInput, PageRequest, SESSION_HOURS};
+use crate::domain::Role;
 use crate::domain::{Approval, DecisionKind, FieldError, Status, form};
-use crate::ports::Role;
 use crate::templates;
 
 /// The session cookie's name.
@@ -88,7 +88,7 @@ impl FromRequestParts<App> for Signed {
         let token = session_token(&parts.headers);
         let expired = token.is_some();
         if let Some(token) = token {
-            match app.account(&token).await {
+            match app.accounts().account(&token).await {
                 Ok(a) => return Ok(Signed(a)),
                 Err(AppError::Unauthorized) => {}
                 Err(e) => return Err(failure(e)),
@@ -143,7 +143,7 @@ fn base(app: &App, account: &Account, title: &str) -> minijinja::Value {
         title => title,
         account => account.user.email,
         is_admin => account.is_admin(),
-        has_outbox => app.channels.outbox.is_some(),
+        has_outbox => app.channels.mailbox.is_some(),
         csrf => account.session.csrf_token,
         event_types => EVENT_TYPES,
     }
@@ -156,6 +156,7 @@ fn form_map(body: &[u8]) -> HashMap<String, String> {
 /// The page refusing a form whose CSRF token is not the session's, if it is not.
 fn refused(app: &App, account: &Account, form: &HashMap<String, String>) -> Option<Response> {
     let e = app
+        .accounts()
         .check_csrf(account, form.get("csrf").map_or("", String::as_str))
         .err()?;
     Some(
@@ -212,7 +213,7 @@ async fn sign_in_page(Query(q): Query<SignInQuery>) -> Response {
 async fn sign_in(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
     let form = form_map(&body);
     let get = |k: &str| form.get(k).map_or("", String::as_str);
-    match app.sign_in(get("email"), get("password")).await {
+    match app.accounts().sign_in(get("email"), get("password")).await {
         Ok(signed) => {
             let mut r = Redirect::to(&safe_next(Some(get("next")))).into_response();
             r.headers_mut().insert(
@@ -244,7 +245,7 @@ async fn sign_out(
         return r;
     }
     if let Some(token) = session_token(&headers)
-        && let Err(e) = app.sign_out(&token).await
+        && let Err(e) = app.accounts().sign_out(&token).await
     {
         return failure(e);
     }
@@ -255,7 +256,7 @@ async fn sign_out(
 }
 
 async fn invite_page(State(app): State<App>, Path(token): Path<String>) -> Response {
-    match app.open_invite(&token).await {
+    match app.accounts().open_invite(&token).await {
         Ok(i) => page(
             StatusCode::OK,
             "dashboard/invite.html",
@@ -286,7 +287,7 @@ async fn accept_invite(
     let form = form_map(&body);
     let email = form.get("email").map(String::as_str);
     let password = form.get("password").map_or("", String::as_str);
-    match app.accept_invite(&token, email, password).await {
+    match app.accounts().accept_invite(&token, email, password).await {
         Ok(signed) => {
             let mut r = Redirect::to("/dashboard").into_response();
             r.headers_mut().insert(
@@ -295,7 +296,7 @@ async fn accept_invite(
             );
             r
         }
-        Err(AppError::Invalid(errors)) => match app.open_invite(&token).await {
+        Err(AppError::Invalid(errors)) => match app.accounts().open_invite(&token).await {
             Ok(i) => page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "dashboard/invite.html",
@@ -351,7 +352,7 @@ async fn inbox(
         cursor: None,
         limit: Some(crate::app::MAX_PAGE),
     };
-    let mut items = match app.list_approvals(&account.user.tenant_id, req).await {
+    let mut items = match app.approvals().list(&account.user.tenant_id, req).await {
         Ok(p) => p.items,
         Err(e) => return failure(e),
     };
@@ -369,7 +370,7 @@ async fn inbox(
             action_type: a.spec.action_type.clone(),
             agent: a.spec.agent_id.clone(),
             status: a.status.as_str(),
-            due: messages::time(a.due_at),
+            due: render::time(a.due_at),
         })
         .collect();
     let filtered = status != Some(Status::Pending) || q.agent.is_some() || q.action.is_some();
@@ -447,10 +448,11 @@ async fn render_approval(
 ) -> Response {
     let tenant = &account.user.tenant_id;
     let caller = account.caller();
+    let (approvals, messages) = (app.approvals(), app.messages());
     let (events, deliveries, verification) = match tokio::try_join!(
-        app.events(tenant, &a.id),
-        app.deliveries_of(&caller, &a.id),
-        app.verify_events(tenant, &a.id),
+        approvals.events(tenant, &a.id),
+        messages.of(&caller, &a.id),
+        approvals.verify(tenant, &a.id),
     ) {
         Ok(all) => all,
         Err(e) => return failure(e),
@@ -481,7 +483,7 @@ async fn render_approval(
             error: d.last_error,
         })
         .collect();
-    let s = messages::summary(a, None);
+    let s = render::summary(a, None);
     // The action as approved, each changed value with what it was.
     let approved_fields: Vec<(String, String, Option<String>)> = a
         .approved_data
@@ -491,16 +493,16 @@ async fn render_approval(
             o.iter()
                 .map(|(k, v)| {
                     let was = a.spec.action_data.get(k).filter(|old| *old != v);
-                    (k.clone(), messages::as_text(v), was.map(messages::as_text))
+                    (k.clone(), render::as_text(v), was.map(render::as_text))
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let can_decide = a.status == Status::Pending && app.may_decide(account, a);
+    let can_decide = a.status == Status::Pending && app.messages().may_decide(account, a);
     let ctx = minijinja::context! {
         a => minijinja::context! { id => a.id, name => a.spec.name, status => a.status.as_str() },
         agent => s.agent, action_type => s.action_type, due => s.expires, fields => s.fields,
-        outcome => messages::outcome(a), can_decide, approved_fields,
+        outcome => render::outcome(a), can_decide, approved_fields,
         form_fields => form_fields(a, &shown.errors, &shown.inputs),
         errors => error_lines(&shown.errors), feedback => shown.feedback, message => shown.message,
         timeline, deliveries,
@@ -528,7 +530,7 @@ async fn approval_page(
     Path(id): Path<String>,
     Query(q): Query<PartialQuery>,
 ) -> Response {
-    match app.get_approval(&account.user.tenant_id, &id).await {
+    match app.approvals().get(&account.user.tenant_id, &id).await {
         Ok(a) => {
             let shown = Shown {
                 errors: Vec::new(),
@@ -558,7 +560,7 @@ async fn decide(
         return r;
     }
     let answer = parse_answer(&body);
-    let current = match app.get_approval(&account.user.tenant_id, &id).await {
+    let current = match app.approvals().get(&account.user.tenant_id, &id).await {
         Ok(a) => a,
         Err(e) => return failure(e),
     };
@@ -572,7 +574,7 @@ async fn decide(
     if current.status != Status::Pending {
         shown.message = Some(format!(
             "Nothing changed: {}.",
-            messages::outcome(&current).unwrap_or_else(|| "the request changed; look again".into())
+            render::outcome(&current).unwrap_or_else(|| "the request changed; look again".into())
         ));
         return render_approval(&app, &account, &current, shown, StatusCode::CONFLICT, false).await;
     }
@@ -623,7 +625,7 @@ async fn decide(
         feedback: answer.feedback.filter(|f| !f.trim().is_empty()),
         responded_by: None,
     };
-    match app.decide_as(&account, &id, input).await {
+    match app.messages().decide_as(&account, &id, input).await {
         Ok(_) => Redirect::to(&format!("/dashboard/approvals/{id}")).into_response(),
         Err(AppError::Invalid(errors)) => {
             shown.errors = errors;
@@ -652,7 +654,7 @@ async fn decide(
         Err(AppError::Conflict { current, message }) => {
             shown.message = Some(format!(
                 "Nothing changed: {}.",
-                messages::outcome(&current).unwrap_or(message)
+                render::outcome(&current).unwrap_or(message)
             ));
             shown.inputs.clear();
             render_approval(&app, &account, &current, shown, StatusCode::CONFLICT, false).await
@@ -675,10 +677,11 @@ async fn render_admin(
     status: StatusCode,
 ) -> Response {
     let caller = account.caller();
+    let (accounts, webhooks) = (app.accounts(), app.webhooks());
     let (keys, people, endpoints) = match tokio::try_join!(
-        app.api_keys_of(account),
-        app.people(account),
-        app.endpoints(&caller),
+        accounts.api_keys_of(account),
+        accounts.people(account),
+        webhooks.endpoints(&caller),
     ) {
         Ok(all) => all,
         Err(AppError::Forbidden(why)) => {
@@ -694,7 +697,7 @@ async fn render_admin(
     };
     let mut endpoint_views = Vec::new();
     for e in endpoints {
-        let deliveries = match app.endpoint_deliveries(&caller, &e.id, 20).await {
+        let deliveries = match app.webhooks().endpoint_deliveries(&caller, &e.id, 20).await {
             Ok(d) => d,
             Err(err) => return failure(err),
         };
@@ -704,15 +707,15 @@ async fn render_admin(
             deliveries => deliveries.into_iter().map(|d| minijinja::context! {
                 id => d.id, event_type => d.event_type, status => d.status.as_str(),
                 attempts => d.attempts, last_error => d.last_error,
-                created => messages::time(d.created_at),
+                created => render::time(d.created_at),
             }).collect::<Vec<_>>(),
         });
     }
     let keys: Vec<minijinja::Value> = keys
         .into_iter()
         .map(|k| minijinja::context! {
-            id => k.id, name => k.name, prefix => k.prefix, created => messages::time(k.created_at),
-            revoked => k.revoked_at.map(messages::time),
+            id => k.id, name => k.name, prefix => k.prefix, created => render::time(k.created_at),
+            revoked => k.revoked_at.map(render::time),
         })
         .collect();
     let people: Vec<minijinja::Value> = people
@@ -789,7 +792,7 @@ async fn admin_action(
 async fn create_key(State(app): State<App>, Signed(account): Signed, body: Bytes) -> Response {
     admin_action(&app, &account, &body, async |form| {
         let name = form.get("name").map_or("", String::as_str);
-        let secret = app.new_api_key(&account, name).await?;
+        let secret = app.accounts().new_api_key(&account, name).await?;
         Ok(AdminShown {
             secret: Some((format!("API key {name:?}"), secret)),
             ..Default::default()
@@ -805,7 +808,7 @@ async fn revoke_key(
     body: Bytes,
 ) -> Response {
     admin_action(&app, &account, &body, async |_| {
-        app.revoke_api_key(&account, &id).await?;
+        app.accounts().revoke_api_key(&account, &id).await?;
         Ok(AdminShown {
             message: Some("The key is revoked: calls with it are refused from now on.".into()),
             ..Default::default()
@@ -827,7 +830,7 @@ async fn invite(
             .get("role")
             .and_then(|r| Role::parse(r))
             .ok_or_else(|| AppError::invalid("role", "must be approver or admin"))?;
-        let token = app.invite(&account, email, role).await?;
+        let token = app.accounts().invite(&account, email, role).await?;
         Ok(AdminShown {
             secret: Some((
                 format!("Invitation link for {email}: send it to them; it works once, for 7 days"),
@@ -861,7 +864,8 @@ async fn redeliver(
         if !account.is_admin() {
             return Err(AppError::Forbidden("only admins may do this".into()));
         }
-        app.redeliver(&account.caller(), &endpoint, &delivery)
+        app.webhooks()
+            .redeliver(&account.caller(), &endpoint, &delivery)
             .await?;
         Ok(AdminShown {
             message: Some("Queued for another attempt, under the same webhook-id.".into()),
@@ -872,7 +876,7 @@ async fn redeliver(
 }
 
 async fn outbox(State(app): State<App>, Signed(account): Signed) -> Response {
-    let Some(outbox) = &app.channels.outbox else {
+    let Some(outbox) = &app.channels.mailbox else {
         return (
             StatusCode::NOT_FOUND,
             Html("<!doctype html><p>There is no outbox: messages are sent.</p>"),

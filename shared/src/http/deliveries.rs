@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 use super::Problem;
 use super::extract::Authed;
 use crate::app::{App, AppError};
-use crate::ports::{ChannelDelivery, OutboxMessage};
+use crate::domain::Message;
+use crate::ports::MailboxMessage;
 
 /// One message to one approver on one channel.
 #[derive(Debug, Serialize, ToSchema)]
@@ -41,8 +42,8 @@ pub struct DeliveryView {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-impl From<ChannelDelivery> for DeliveryView {
-    fn from(d: ChannelDelivery) -> Self {
+impl From<Message> for DeliveryView {
+    fn from(d: Message) -> Self {
         Self {
             id: d.id,
             approval_id: d.approval_id,
@@ -83,7 +84,7 @@ pub async fn list(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryList>, Problem> {
-    let items = app.deliveries_of(&caller, &id).await?;
+    let items = app.messages().of(&caller, &id).await?;
     Ok(Json(DeliveryList {
         items: items.into_iter().map(DeliveryView::from).collect(),
     }))
@@ -91,7 +92,7 @@ pub async fn list(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutboxList {
-    pub items: Vec<OutboxMessage>,
+    pub items: Vec<MailboxMessage>,
 }
 
 #[utoipa::path(get, path = "/v1/dev/outbox", tag = "local",
@@ -106,9 +107,9 @@ pub async fn outbox(
 ) -> Result<Json<OutboxList>, Problem> {
     let outbox = app
         .channels
-        .outbox
+        .mailbox
         .as_ref()
-        .ok_or(AppError::NotFound("outbox"))?;
+        .ok_or(AppError::NotFound("dev mailbox"))?;
     Ok(Json(OutboxList {
         items: outbox.messages(),
     }))

@@ -27,13 +27,13 @@ impl FromRequestParts<App> for Authed {
             .map(|(_, key)| key.trim())
             .filter(|v| !v.is_empty());
         if let Some(key) = bearer {
-            return Ok(Authed(app.authenticate(key).await?));
+            return Ok(Authed(app.accounts().authenticate(key).await?));
         }
         // The dashboard's pages read (the live stream) with their session cookie; only
         // reads, so a cross-site form can never act through it.
         let reads = matches!(parts.method, Method::GET | Method::HEAD);
         match super::dashboard::session_token(&parts.headers) {
-            Some(token) if reads => Ok(Authed(app.account(&token).await?.caller())),
+            Some(token) if reads => Ok(Authed(app.accounts().account(&token).await?.caller())),
             _ => Err(crate::app::AppError::Unauthorized.into()),
         }
     }

@@ -16,7 +16,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(app): State<App>) -> (StatusCode, Json<Health>) {
-    match app.approvals.ping().await {
+    match app.stores.approvals.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(Health {

@@ -10,11 +10,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Serialize;
 
-use crate::app::deliveries::links::{LinkAnswer, LinkPage, LinkRefused, LinkState};
-use crate::app::deliveries::messages;
+use crate::app::messages::render;
+use crate::app::messages::{LinkAnswer, LinkPage, LinkRefused, LinkState};
 use crate::app::{App, AppError};
 use crate::domain::form::{self, FieldKind};
-use crate::domain::link::LinkError;
+use crate::domain::protocol::link::LinkError;
 use crate::domain::{Approval, FieldError};
 use crate::templates;
 
@@ -31,7 +31,7 @@ pub(super) struct FieldView {
 }
 
 fn notice(page: &LinkPage) -> Option<String> {
-    let outcome = messages::outcome(&page.approval);
+    let outcome = render::outcome(&page.approval);
     let with = |lead: &str| match &outcome {
         Some(o) => format!("{lead} {o}."),
         None => lead.to_owned(),
@@ -122,7 +122,7 @@ pub(super) fn parse_answer(body: &[u8]) -> LinkAnswer {
 
 fn render(page: &LinkPage, action: &str, feedback: &str) -> String {
     let a = &page.approval;
-    let s = messages::summary(a, None);
+    let s = render::summary(a, None);
     let form_fields = form_fields(a, &page.errors, &page.inputs);
     let errors = error_lines(&page.errors);
     templates::render(
@@ -174,7 +174,7 @@ fn no_store() -> [(header::HeaderName, &'static str); 2] {
 }
 
 pub async fn show(State(app): State<App>, Path(token): Path<String>) -> Response {
-    match app.open_link(&token).await {
+    match app.messages().open_link(&token).await {
         Ok(page) => (no_store(), Html(render(&page, &format!("/a/{token}"), ""))).into_response(),
         Err(e) => refusal(e),
     }
@@ -183,7 +183,7 @@ pub async fn show(State(app): State<App>, Path(token): Path<String>) -> Response
 pub async fn answer(State(app): State<App>, Path(token): Path<String>, body: Bytes) -> Response {
     let answer = parse_answer(&body);
     let feedback = answer.feedback.clone().unwrap_or_default();
-    match app.answer_link(&token, answer).await {
+    match app.messages().answer_link(&token, answer).await {
         Ok(page) => {
             let status = if page.errors.is_empty() {
                 StatusCode::OK
@@ -203,7 +203,7 @@ pub async fn answer(State(app): State<App>, Path(token): Path<String>, body: Byt
 }
 
 pub async fn short(State(app): State<App>, Path(code): Path<String>) -> Response {
-    match app.expand_short_link(&code).await {
+    match app.messages().expand_short_link(&code).await {
         Ok(Some(token)) => Redirect::to(&format!("/a/{token}")).into_response(),
         Ok(None) => refusal(LinkRefused::Invalid(LinkError::Malformed)),
         Err(e) => refusal(LinkRefused::App(e)),

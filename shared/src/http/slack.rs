@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::Problem;
 use crate::app::App;
-use crate::app::deliveries::slack::SlackReply;
-use crate::domain::slack;
+use crate::app::messages::SlackReply;
+use crate::domain::protocol::slack;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -75,7 +75,7 @@ pub async fn interactions(
                 None,
             )
         })?;
-    Ok(match app.slack_interaction(&payload).await? {
+    Ok(match app.messages().slack_interaction(&payload).await? {
         SlackReply::Empty => StatusCode::OK.into_response(),
         SlackReply::Json(v) => Json(v).into_response(),
     })

@@ -16,8 +16,9 @@ use utoipa::IntoParams;
 use super::Problem;
 use super::extract::Authed;
 use crate::app::webhooks::event_message;
-use crate::app::{App, AppError, StreamFilter};
+use crate::app::{App, AppError};
 use crate::domain::Event;
+use crate::domain::StreamFilter;
 use crate::ports::Changed;
 
 /// Events read from the log per query.
@@ -66,6 +67,7 @@ impl Reader {
     async fn settle(&mut self) -> Result<(), crate::ports::StoreError> {
         for p in self
             .app
+            .stores
             .approvals
             .feed_positions(self.settled, 1000)
             .await?
@@ -94,6 +96,7 @@ impl Reader {
             let read = match self.settle().await {
                 Ok(()) if self.settled > self.cursor => {
                     self.app
+                        .stores
                         .approvals
                         .feed(&self.tenant_id, self.cursor, self.settled, PAGE)
                         .await
@@ -165,9 +168,15 @@ pub async fn stream(
             .ok_or_else(|| {
                 AppError::invalid("Last-Event-ID", "the id of a message of this stream")
             })?,
-        None => app.approvals.feed_head().await.map_err(AppError::from)?,
+        None => app
+            .stores
+            .approvals
+            .feed_head()
+            .await
+            .map_err(AppError::from)?,
     };
-    let filter = StreamFilter::parse(p.approval_id, p.agent_id, p.types.as_deref())?;
+    let filter = StreamFilter::parse(p.approval_id, p.agent_id, p.types.as_deref())
+        .map_err(AppError::Invalid)?;
     let reader = Reader {
         app,
         tenant_id: caller.tenant_id,

@@ -13,7 +13,7 @@ use super::Problem;
 use super::extract::{Authed, JsonBody, OptionalJsonBody};
 use crate::app::webhooks::{EndpointPatch, NewEndpoint, Rotation};
 use crate::app::{App, AppError};
-use crate::ports::{Attempt, Delivery, Endpoint};
+use crate::domain::{Attempt, Endpoint, WebhookDelivery};
 
 /// An endpoint as shown: never its secret, except once, in `EndpointWithSecret`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,8 +95,8 @@ pub struct DeliveryView {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-impl From<&Delivery> for DeliveryView {
-    fn from(d: &Delivery) -> Self {
+impl From<&WebhookDelivery> for DeliveryView {
+    fn from(d: &WebhookDelivery) -> Self {
         Self {
             id: d.id.clone(),
             approval_id: d.approval_id.clone(),
@@ -188,7 +188,7 @@ pub async fn create(
     Authed(caller): Authed,
     JsonBody(input): JsonBody<NewEndpoint>,
 ) -> Result<(StatusCode, Json<EndpointWithSecret>), Problem> {
-    let e = app.create_endpoint(&caller, input).await?;
+    let e = app.webhooks().create_endpoint(&caller, input).await?;
     Ok((StatusCode::CREATED, Json((&e).into())))
 }
 
@@ -200,6 +200,7 @@ pub async fn list(
     Authed(caller): Authed,
 ) -> Result<Json<EndpointList>, Problem> {
     let items = app
+        .webhooks()
         .endpoints(&caller)
         .await?
         .iter()
@@ -216,7 +217,7 @@ pub async fn get(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointView>, Problem> {
-    Ok(Json((&app.endpoint(&caller, &id).await?).into()))
+    Ok(Json((&app.webhooks().endpoint(&caller, &id).await?).into()))
 }
 
 #[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
@@ -230,7 +231,7 @@ pub async fn update(
     JsonBody(patch): JsonBody<EndpointPatch>,
 ) -> Result<Json<EndpointView>, Problem> {
     Ok(Json(
-        (&app.update_endpoint(&caller, &id, patch).await?).into(),
+        (&app.webhooks().update_endpoint(&caller, &id, patch).await?).into(),
     ))
 }
 
@@ -242,7 +243,7 @@ pub async fn delete(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    app.delete_endpoint(&caller, &id).await?;
+    app.webhooks().delete_endpoint(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -257,7 +258,11 @@ pub async fn rotate(
     OptionalJsonBody(rotation): OptionalJsonBody<Rotation>,
 ) -> Result<Json<EndpointWithSecret>, Problem> {
     Ok(Json(
-        (&app.rotate_endpoint_secret(&caller, &id, rotation).await?).into(),
+        (&app
+            .webhooks()
+            .rotate_endpoint_secret(&caller, &id, rotation)
+            .await?)
+            .into(),
     ))
 }
 
@@ -280,6 +285,7 @@ pub async fn deliveries(
         .transpose()?
         .unwrap_or(50);
     let items = app
+        .webhooks()
         .endpoint_deliveries(&caller, &id, limit)
         .await?
         .iter()
@@ -297,7 +303,7 @@ pub async fn delivery(
     Authed(caller): Authed,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<Json<DeliveryDetail>, Problem> {
-    let (d, attempts) = app.delivery(&caller, &id, &delivery_id).await?;
+    let (d, attempts) = app.webhooks().delivery(&caller, &id, &delivery_id).await?;
     Ok(Json(DeliveryDetail {
         payload: serde_json::from_str(&d.body).unwrap_or(Value::Null),
         delivery: (&d).into(),
@@ -314,7 +320,7 @@ pub async fn redeliver(
     Authed(caller): Authed,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<DeliveryView>), Problem> {
-    let d = app.redeliver(&caller, &id, &delivery_id).await?;
+    let d = app.webhooks().redeliver(&caller, &id, &delivery_id).await?;
     Ok((StatusCode::ACCEPTED, Json((&d).into())))
 }
 
@@ -328,7 +334,10 @@ pub async fn redeliver_since(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<RedeliverSince>,
 ) -> Result<(StatusCode, Json<Redelivered>), Problem> {
-    let redelivered = app.redeliver_since(&caller, &id, input.since).await?;
+    let redelivered = app
+        .webhooks()
+        .redeliver_since(&caller, &id, input.since)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(Redelivered { redelivered })))
 }
 
@@ -339,7 +348,7 @@ pub async fn rotate_callback_secret(
     State(app): State<App>,
     Authed(caller): Authed,
 ) -> Result<Json<CallbackSecret>, Problem> {
-    let secret = app.rotate_callback_secret(&caller).await?;
+    let secret = app.webhooks().rotate_callback_secret(&caller).await?;
     Ok(Json(CallbackSecret {
         secret: secret.expose().to_owned(),
     }))

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{NewJob, StoreError};
-use crate::domain::{Approval, Event, Status};
+use crate::domain::{Approval, Event, Message, Status, TaskKind};
 
 /// The request's row as stored: its state and the hash of its last event.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,10 +51,10 @@ pub struct TransitionRecord {
     pub jobs: Vec<NewJob>,
     /// Cancel the request's pending jobs of these kinds (its timers), in the same
     /// transaction, before adding `jobs`.
-    pub cancel_job_kinds: Vec<String>,
+    pub cancel_job_kinds: Vec<TaskKind>,
     /// A message to an approver whose sending (or loss) this change records, saved in
     /// the same transaction.
-    pub delivery: Option<super::ChannelDelivery>,
+    pub delivery: Option<Message>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -52,7 +52,7 @@ pub trait SmsSender: Send + Sync {
 /// A message the local server kept instead of sending it (no accounts configured).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct OutboxMessage {
+pub struct MailboxMessage {
     pub id: String,
     /// `slack`, `email` or `sms`.
     pub channel: String,
@@ -67,6 +67,6 @@ pub struct OutboxMessage {
 }
 
 /// The messages the local outbox holds, oldest first.
-pub trait Outbox: Send + Sync {
-    fn messages(&self) -> Vec<OutboxMessage>;
+pub trait Mailbox: Send + Sync {
+    fn messages(&self) -> Vec<MailboxMessage>;
 }

@@ -5,16 +5,16 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::StoreError;
+use crate::domain::{Lane, Task, TaskError};
 
 /// Follow-up work written in the same transaction as the change that needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     pub id: String,
     pub tenant_id: String,
-    pub kind: String,
+    pub task: Task,
     /// The request a job belongs to, if any: its timers are cancelled with it.
     pub approval_id: Option<String>,
-    pub payload: Value,
     /// Not before this time: delayed jobs are how timers work locally.
     pub run_at: DateTime<Utc>,
     pub max_attempts: i32,
@@ -30,48 +30,15 @@ pub enum JobStatus {
     Cancelled,
 }
 
-impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Pending => "pending",
-            JobStatus::Done => "done",
-            JobStatus::Dead => "dead",
-            JobStatus::Cancelled => "cancelled",
-        }
-    }
+text_enum!(JobStatus {
+    Pending = "pending",
+    Done = "done",
+    Dead = "dead",
+    Cancelled = "cancelled",
+});
 
-    pub fn parse(s: &str) -> Option<JobStatus> {
-        [
-            JobStatus::Pending,
-            JobStatus::Done,
-            JobStatus::Dead,
-            JobStatus::Cancelled,
-        ]
-        .into_iter()
-        .find(|j| j.as_str() == s)
-    }
-}
-
-/// Which jobs a worker takes. Sends to outside receivers, which may be slow, run in
-/// their own lane so they never hold up timers and fan-out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lane {
-    All,
-    /// Everything but `OUTSIDE_CALL_KINDS`.
-    Main,
-    /// Only `OUTSIDE_CALL_KINDS`.
-    Sends,
-}
-
-/// The job kind that is a call to an outside receiver.
-pub const SEND_KIND: &str = "webhook.send";
-/// The job kind that sends one message to an approver.
-pub const DELIVERY_SEND_KIND: &str = "delivery.send";
-/// The job kind that updates a Slack message once its request is answered.
-pub const DELIVERY_UPDATE_KIND: &str = "delivery.update";
-/// The kinds of the `Sends` lane: each one waits on a service outside.
-pub const OUTSIDE_CALL_KINDS: [&str; 3] = [SEND_KIND, DELIVERY_SEND_KIND, DELIVERY_UPDATE_KIND];
-
+/// A stored job, as claimed: its task still in stored form, so that one whose payload
+/// no longer reads is buried with the reason rather than failing the whole claim.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: String,
@@ -85,6 +52,12 @@ pub struct Job {
     pub max_attempts: i32,
     pub status: JobStatus,
     pub last_error: Option<String>,
+}
+
+impl Job {
+    pub fn task(&self) -> Result<Task, TaskError> {
+        Task::from_parts(&self.kind, self.payload.clone())
+    }
 }
 
 /// The outbox, used as a queue: claims hand out leases, and only the lease holder may

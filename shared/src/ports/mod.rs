@@ -1,12 +1,13 @@
-//! The traits the use-cases need. Adapters implement them; nothing here does I/O.
+//! The traits the use-cases need, over the records in `domain`. Adapters implement them;
+//! nothing here does I/O.
 
 mod approvals;
 mod changes;
 mod channels;
 mod clock;
-mod deliveries;
 mod ids;
 mod jobs;
+mod messages;
 mod relay;
 mod scheduler;
 mod slack;
@@ -21,25 +22,19 @@ pub use approvals::{
 };
 pub use changes::{ChangeFeed, Changed};
 pub use channels::{
-    Accepted, ChannelError, Email, EmailSender, Outbox, OutboxMessage, Sms, SmsSender,
+    Accepted, ChannelError, Email, EmailSender, Mailbox, MailboxMessage, Sms, SmsSender,
 };
 pub use clock::Clock;
-pub use deliveries::{ChannelDelivery, ChannelDeliveryStatus, ChannelDeliveryStore};
 pub use ids::{IdKind, Ids};
-pub use jobs::{
-    DELIVERY_SEND_KIND, DELIVERY_UPDATE_KIND, Job, JobQueue, JobStatus, Lane, NewJob,
-    OUTSIDE_CALL_KINDS, SEND_KIND,
-};
+pub use jobs::{Job, JobQueue, JobStatus, NewJob};
+pub use messages::MessageStore;
 pub use relay::{DeadLetters, Relay, RelayError, Relayed};
 pub use scheduler::{Scheduler, SchedulerError};
 pub use slack::{Posted, SlackApi};
-pub use stream::{ConnectionStore, PushError, Pusher, StreamConnection};
-pub use tenants::{ApiKey, Tenant, TenantStore};
-pub use users::{Invite, Role, Session, User, UserStore};
-pub use webhooks::{
-    Answer, Attempt, Delivery, DeliveryStatus, Endpoint, Post, Purpose, SendFailure, WebhookSender,
-    WebhookStore,
-};
+pub use stream::{ConnectionStore, PushError, Pusher};
+pub use tenants::TenantStore;
+pub use users::UserStore;
+pub use webhooks::{Answer, Post, SendFailure, WebhookSender, WebhookStore};
 
 /// What any store can answer besides its data.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::TaskKind;
+
 /// An outbox job handed to a queue: which job, and the lease its runner settles under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -9,7 +11,7 @@ pub struct Relayed {
     pub owner: String,
     /// The job's kind, which decides the queue it goes to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<TaskKind>,
 }
 
 /// Where committed outbox jobs go to be run elsewhere (an SQS queue on AWS). Publishing

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use crate::app::jobs::TimerFired;
+use crate::domain::TimerFired;
 
 /// Timers kept outside the database (EventBridge Scheduler and an SQS delay queue on
 /// AWS). Each delivers the `TimerFired` it was given to the timeout handler, at least

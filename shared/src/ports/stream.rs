@@ -1,17 +1,7 @@
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::app::StreamFilter;
-
-/// A live-stream subscriber on AWS: an open API Gateway WebSocket connection.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamConnection {
-    pub connection_id: String,
-    pub tenant_id: String,
-    pub filter: StreamFilter,
-    pub connected_at: DateTime<Utc>,
-}
+use crate::domain::StreamConnection;
 
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {

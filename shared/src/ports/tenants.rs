@@ -2,26 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tenant {
-    pub id: String,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// An API key as stored: only the SHA-256 of the secret, and its first characters so
-/// that people can tell keys apart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKey {
-    pub id: String,
-    pub tenant_id: String,
-    pub name: String,
-    pub prefix: String,
-    pub key_hash: String,
-    pub created_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
+use crate::domain::{ApiKey, Tenant};
 
 #[async_trait]
 pub trait TenantStore: Send + Sync {

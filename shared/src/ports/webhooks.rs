@@ -5,95 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{NewJob, StoreError};
 use crate::domain::webhook::Secret;
-
-/// A tenant's webhook receiver.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Endpoint {
-    pub tenant_id: String,
-    pub id: String,
-    pub url: String,
-    pub description: String,
-    /// Event types and patterns (`approval.*`, `*`) this endpoint receives.
-    pub events: Vec<String>,
-    pub active: bool,
-    pub secret: Secret,
-    /// During a rotation's overlap, the secret that also still signs.
-    pub previous_secret: Option<(Secret, DateTime<Utc>)>,
-    /// When the current run of failures began; cleared by any success.
-    pub failing_since: Option<DateTime<Utc>>,
-    pub disabled_reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Who a delivery goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// A webhook endpoint of the tenant.
-    Endpoint,
-    /// The request's `callbackUrl`.
-    Callback,
-    /// The request's `executor`: the approved action, to be carried out.
-    Executor,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    /// Out of attempts (or the receiver is gone): kept, visible, redeliverable.
-    Dead,
-}
-
-macro_rules! text_enum {
-    ($t:ty { $($v:ident = $s:literal),+ }) => {
-        impl $t {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some(Self::$v),)+ _ => None }
-            }
-        }
-    };
-}
-text_enum!(Purpose { Endpoint = "endpoint", Callback = "callback", Executor = "executor" });
-text_enum!(DeliveryStatus { Pending = "pending", Delivered = "delivered", Dead = "dead" });
-
-/// One message to one receiver; its id is the `webhook-id` of every attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    pub tenant_id: String,
-    pub id: String,
-    pub purpose: Purpose,
-    pub endpoint_id: Option<String>,
-    pub url: String,
-    pub approval_id: String,
-    pub event_id: String,
-    pub event_type: String,
-    /// The event's sequence number within its request.
-    pub event_seq: i64,
-    pub body: String,
-    pub status: DeliveryStatus,
-    pub attempts: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_status: Option<i32>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
-
-/// One try at sending a delivery.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attempt {
-    pub attempt: i32,
-    pub at: DateTime<Utc>,
-    pub status_code: Option<i32>,
-    pub latency_ms: i64,
-    /// The first bytes of the answer.
-    pub response: Option<String>,
-    pub error: Option<String>,
-}
+use crate::domain::{Attempt, Endpoint, WebhookDelivery};
 
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
@@ -130,8 +42,15 @@ pub trait WebhookStore: Send + Sync {
 
     /// Adds each delivery that does not exist yet, with its send job, in one
     /// transaction; one already there (a fan-out run twice) is left as it is.
-    async fn add_deliveries(&self, deliveries: Vec<(Delivery, NewJob)>) -> Result<(), StoreError>;
-    async fn delivery(&self, tenant_id: &str, id: &str) -> Result<Option<Delivery>, StoreError>;
+    async fn add_deliveries(
+        &self,
+        deliveries: Vec<(WebhookDelivery, NewJob)>,
+    ) -> Result<(), StoreError>;
+    async fn delivery(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookDelivery>, StoreError>;
     /// An endpoint's deliveries, newest first, optionally only those created at or
     /// after `since`.
     async fn deliveries(
@@ -140,14 +59,14 @@ pub trait WebhookStore: Send + Sync {
         endpoint_id: &str,
         since: Option<DateTime<Utc>>,
         limit: u32,
-    ) -> Result<Vec<Delivery>, StoreError>;
+    ) -> Result<Vec<WebhookDelivery>, StoreError>;
     async fn attempts(
         &self,
         tenant_id: &str,
         delivery_id: &str,
     ) -> Result<Vec<Attempt>, StoreError>;
     /// Records an attempt and the delivery's state after it.
-    async fn record_attempt(&self, d: &Delivery, a: &Attempt) -> Result<(), StoreError>;
+    async fn record_attempt(&self, d: &WebhookDelivery, a: &Attempt) -> Result<(), StoreError>;
     /// Sets deliveries pending again, each with its new send job, in one transaction.
     async fn redeliver(
         &self,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use greenlight::adapters::clock::SystemClock;
 use greenlight::adapters::ids::UuidIds;
-use greenlight::app::jobs::RunnerConfig;
+use greenlight::app::outbox::RunnerConfig;
 use greenlight_tests::{Backend, approval_body, fresh_database};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -101,7 +101,8 @@ async fn bench_timers(backend: Backend, args: &Args) -> anyhow::Result<Value> {
     let deadline = Instant::now() + Duration::from_secs(lead as u64 + 120);
     loop {
         let pending = app
-            .list_approvals(
+            .approvals()
+            .list(
                 "default",
                 greenlight::app::PageRequest {
                     status: Some(greenlight::domain::Status::Pending),
@@ -121,7 +122,7 @@ async fn bench_timers(backend: Backend, args: &Args) -> anyhow::Result<Value> {
     }
     let mut lateness = Vec::with_capacity(ids.len());
     for id in &ids {
-        let events = app.events("default", id).await?;
+        let events = app.approvals().events("default", id).await?;
         let due = events[0].snapshot["expiresAt"]
             .as_str()
             .unwrap_or_default()
@@ -281,7 +282,10 @@ async fn bench_deliveries(backend: Backend, args: &Args) -> anyhow::Result<Value
     let mut first_lat = Vec::new();
     for id in &ids {
         loop {
-            let events = app.events(greenlight::app::DEFAULT_TENANT, id).await?;
+            let events = app
+                .approvals()
+                .events(greenlight::app::DEFAULT_TENANT, id)
+                .await?;
             let at = |t: &str| {
                 events
                     .iter()
@@ -330,14 +334,16 @@ async fn start_local(
 
 async fn start_configured(
     backend: Backend,
-    configure: impl FnOnce(&mut greenlight::app::App),
+    configure: impl FnOnce(&mut greenlight::app::Ports),
 ) -> anyhow::Result<(greenlight::app::App, greenlight::local::Running, String)> {
     let url = fresh_database(backend).await;
     let stores = greenlight::adapters::sql::connect(&url, 20).await?;
-    let mut app =
+    let mut ports =
         greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
-    configure(&mut app);
+    configure(&mut ports);
+    let app = greenlight::app::App::new(ports);
     let key = app
+        .accounts()
         .ensure_default_tenant(None)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no key"))?;

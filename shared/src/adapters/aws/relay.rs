@@ -5,13 +5,17 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
+use crate::domain::TaskKind;
 use crate::ports::{DeadLetters, Relay, RelayError, Relayed};
+
+/// The kinds a queue takes, and its URL.
+type Route = (fn(TaskKind) -> bool, String);
 
 pub struct SqsRelay {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    /// Job kinds that go to another queue than `queue_url`.
-    routes: Vec<(&'static [&'static str], String)>,
+    /// Which job kinds go to another queue than `queue_url`.
+    routes: Vec<Route>,
 }
 
 impl SqsRelay {
@@ -23,16 +27,16 @@ impl SqsRelay {
         }
     }
 
-    /// Sends jobs of `kinds` to `queue_url` instead.
-    pub fn route(mut self, kinds: &'static [&'static str], queue_url: &str) -> Self {
-        self.routes.push((kinds, queue_url.to_owned()));
+    /// Sends jobs of the kinds `takes` to `queue_url` instead.
+    pub fn route(mut self, takes: fn(TaskKind) -> bool, queue_url: &str) -> Self {
+        self.routes.push((takes, queue_url.to_owned()));
         self
     }
 
-    fn queue_for(&self, kind: Option<&str>) -> &str {
+    fn queue_for(&self, kind: Option<TaskKind>) -> &str {
         self.routes
             .iter()
-            .find(|(kinds, _)| kind.is_some_and(|k| kinds.contains(&k)))
+            .find(|(takes, _)| kind.is_some_and(takes))
             .map_or(&self.queue_url, |(_, q)| q)
     }
 
@@ -75,7 +79,7 @@ impl Relay for SqsRelay {
     async fn publish(&self, jobs: &[Relayed]) -> Result<(), RelayError> {
         let mut by_queue: Vec<(&str, Vec<&Relayed>)> = Vec::new();
         for job in jobs {
-            let queue = self.queue_for(job.kind.as_deref());
+            let queue = self.queue_for(job.kind);
             match by_queue.iter_mut().find(|(q, _)| *q == queue) {
                 Some((_, list)) => list.push(job),
                 None => by_queue.push((queue, vec![job])),

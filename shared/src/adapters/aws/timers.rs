@@ -15,7 +15,7 @@ use aws_sdk_scheduler::types::{
 };
 use chrono::{DateTime, Duration, Utc};
 
-use crate::app::jobs::TimerFired;
+use crate::domain::TimerFired;
 use crate::ports::{Clock, Scheduler, SchedulerError};
 
 /// The longest delay SQS allows on one message.

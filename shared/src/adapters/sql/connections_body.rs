@@ -1,8 +1,9 @@
 // The live-stream connection store shared by both SQL backends; included after
 // `store_body.rs`.
 
-use crate::app::StreamFilter;
-use crate::ports::{ConnectionStore, StreamConnection};
+use crate::domain::StreamFilter;
+use crate::ports::{ConnectionStore};
+use crate::domain::{StreamConnection};
 
 #[async_trait]
 impl ConnectionStore for Store {

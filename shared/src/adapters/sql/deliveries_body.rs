@@ -2,8 +2,9 @@
 // `store_body.rs`.
 
 use crate::domain::Channel;
-use crate::domain::delivery::Purpose as MessagePurpose;
-use crate::ports::{ChannelDelivery, ChannelDeliveryStatus, ChannelDeliveryStore};
+use crate::domain::message::Purpose as MessagePurpose;
+use crate::ports::{MessageStore};
+use crate::domain::{Message, MessageStatus};
 
 const CHANNEL_DELIVERY_COLUMNS: &str = "tenant_id, id, approval_id, event_seq, purpose, level, \
      channel, recipient, approver, status, attempts, max_attempts, next_retry_at, last_error, \
@@ -11,7 +12,7 @@ const CHANNEL_DELIVERY_COLUMNS: &str = "tenant_id, id, approval_id, event_seq, p
 
 fn decode_channel_delivery(
     row: &<Db as sqlx::Database>::Row,
-) -> Result<ChannelDelivery, StoreError> {
+) -> Result<Message, StoreError> {
     let text = |name: &str| -> Result<String, StoreError> { row.try_get(name).map_err(db_err) };
     let time = |name: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         let t: Option<Ts> = row.try_get(name).map_err(db_err)?;
@@ -21,7 +22,7 @@ fn decode_channel_delivery(
     let channel = text("channel")?;
     let status = text("status")?;
     let level: i32 = row.try_get("level").map_err(db_err)?;
-    Ok(ChannelDelivery {
+    Ok(Message {
         tenant_id: text("tenant_id")?,
         id: text("id")?,
         approval_id: text("approval_id")?,
@@ -31,7 +32,7 @@ fn decode_channel_delivery(
         channel: Channel::parse(&channel).ok_or_else(|| corrupt("delivery channel", &channel))?,
         recipient: text("recipient")?,
         approver: text("approver")?,
-        status: ChannelDeliveryStatus::parse(&status)
+        status: MessageStatus::parse(&status)
             .ok_or_else(|| corrupt("delivery status", &status))?,
         attempts: row.try_get("attempts").map_err(db_err)?,
         max_attempts: row.try_get("max_attempts").map_err(db_err)?,
@@ -48,7 +49,7 @@ fn decode_channel_delivery(
 }
 
 /// Writes what a delivery has become (status, attempts, where it landed).
-async fn update_channel_delivery<'c, E>(executor: E, d: &ChannelDelivery) -> Result<(), StoreError>
+async fn update_channel_delivery<'c, E>(executor: E, d: &Message) -> Result<(), StoreError>
 where
     E: sqlx::Executor<'c, Database = Db>,
 {
@@ -74,10 +75,10 @@ where
 }
 
 #[async_trait]
-impl ChannelDeliveryStore for Store {
-    async fn add_channel_deliveries(
+impl MessageStore for Store {
+    async fn add_messages(
         &self,
-        deliveries: Vec<(ChannelDelivery, NewJob)>,
+        deliveries: Vec<(Message, NewJob)>,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         for (d, job) in &deliveries {
@@ -118,11 +119,11 @@ impl ChannelDeliveryStore for Store {
         Ok(())
     }
 
-    async fn channel_delivery(
+    async fn message(
         &self,
         tenant_id: &str,
         id: &str,
-    ) -> Result<Option<ChannelDelivery>, StoreError> {
+    ) -> Result<Option<Message>, StoreError> {
         sqlx::query(&format!(
             "SELECT {CHANNEL_DELIVERY_COLUMNS} FROM deliveries WHERE tenant_id = $1 AND id = $2"
         ))
@@ -136,11 +137,11 @@ impl ChannelDeliveryStore for Store {
         .transpose()
     }
 
-    async fn channel_deliveries(
+    async fn messages(
         &self,
         tenant_id: &str,
         approval_id: &str,
-    ) -> Result<Vec<ChannelDelivery>, StoreError> {
+    ) -> Result<Vec<Message>, StoreError> {
         sqlx::query(&format!(
             "SELECT {CHANNEL_DELIVERY_COLUMNS} FROM deliveries \
              WHERE tenant_id = $1 AND approval_id = $2 ORDER BY created_at, id"
@@ -155,10 +156,10 @@ impl ChannelDeliveryStore for Store {
         .collect()
     }
 
-    async fn channel_delivery_by_code(
+    async fn message_by_code(
         &self,
         code: &str,
-    ) -> Result<Option<ChannelDelivery>, StoreError> {
+    ) -> Result<Option<Message>, StoreError> {
         sqlx::query(&format!(
             "SELECT {CHANNEL_DELIVERY_COLUMNS} FROM deliveries WHERE link_code = $1"
         ))
@@ -171,10 +172,10 @@ impl ChannelDeliveryStore for Store {
         .transpose()
     }
 
-    async fn channel_delivery_by_message(
+    async fn message_by_provider_id(
         &self,
         message_id: &str,
-    ) -> Result<Option<ChannelDelivery>, StoreError> {
+    ) -> Result<Option<Message>, StoreError> {
         sqlx::query(&format!(
             "SELECT {CHANNEL_DELIVERY_COLUMNS} FROM deliveries WHERE message_id = $1"
         ))
@@ -187,7 +188,7 @@ impl ChannelDeliveryStore for Store {
         .transpose()
     }
 
-    async fn save_channel_delivery(&self, d: &ChannelDelivery) -> Result<(), StoreError> {
+    async fn save_message(&self, d: &Message) -> Result<(), StoreError> {
         update_channel_delivery(&self.writer, d).await
     }
 

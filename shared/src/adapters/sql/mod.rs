@@ -7,25 +7,8 @@
 pub mod postgres;
 pub mod sqlite;
 
-use std::sync::Arc;
-
-use crate::ports::{
-    ApprovalStore, ChannelDeliveryStore, ConnectionStore, JobQueue, StoreError, TenantStore,
-    UserStore, WebhookStore,
-};
-
-/// The ports one database provides.
-#[derive(Clone)]
-pub struct Stores {
-    pub approvals: Arc<dyn ApprovalStore>,
-    pub jobs: Arc<dyn JobQueue>,
-    pub tenants: Arc<dyn TenantStore>,
-    pub webhooks: Arc<dyn WebhookStore>,
-    pub connections: Arc<dyn ConnectionStore>,
-    pub deliveries: Arc<dyn ChannelDeliveryStore>,
-    pub users: Arc<dyn UserStore>,
-    pub backend: Backend,
-}
+pub use crate::app::Stores;
+use crate::ports::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

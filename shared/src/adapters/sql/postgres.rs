@@ -21,8 +21,6 @@ fn from_ts(t: Ts) -> DateTime<Utc> {
 /// Concurrent workers skip rows another worker is claiming instead of waiting on them.
 const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
 
-const BACKEND: super::Backend = super::Backend::Postgres;
-
 impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(db_err)?;

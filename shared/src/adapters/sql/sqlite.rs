@@ -23,8 +23,6 @@ fn from_ts(t: Ts) -> DateTime<Utc> {
 /// SQLite has one writer at a time, so a claim's UPDATE already excludes other claims.
 const CLAIM_LOCK: &str = "";
 
-const BACKEND: super::Backend = super::Backend::Sqlite;
-
 impl Store {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)

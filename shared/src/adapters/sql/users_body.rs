@@ -1,7 +1,8 @@
 // The dashboard's people, sessions and invitations, shared by both SQL backends;
 // included after `store_body.rs`.
 
-use crate::ports::{Invite, Role, Session, User, UserStore};
+use crate::ports::{UserStore};
+use crate::domain::{Invite, Role, Session, User};
 
 const USER_COLUMNS: &str = "tenant_id, id, email, role, password_hash, created_at";
 const SESSION_COLUMNS: &str = "token_hash, tenant_id, user_id, csrf_token, created_at, expires_at";

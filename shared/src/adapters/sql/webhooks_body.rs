@@ -1,7 +1,8 @@
 // The webhook store shared by both SQL backends; included after `store_body.rs`.
 
 use crate::domain::webhook::Secret;
-use crate::ports::{Attempt, Delivery, DeliveryStatus, Endpoint, Purpose, WebhookStore};
+use crate::ports::{WebhookStore};
+use crate::domain::{Attempt, WebhookDelivery, WebhookDeliveryStatus, Endpoint, WebhookPurpose};
 
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, events, active, secret, \
      previous_secret, previous_secret_until, failing_since, disabled_reason, created_at, updated_at";
@@ -39,15 +40,15 @@ fn decode_endpoint(row: &<Db as sqlx::Database>::Row) -> Result<Endpoint, StoreE
     })
 }
 
-fn decode_delivery(row: &<Db as sqlx::Database>::Row) -> Result<Delivery, StoreError> {
+fn decode_delivery(row: &<Db as sqlx::Database>::Row) -> Result<WebhookDelivery, StoreError> {
     let purpose: String = row.try_get("purpose").map_err(db_err)?;
     let status: String = row.try_get("status").map_err(db_err)?;
     let next: Option<Ts> = row.try_get("next_attempt_at").map_err(db_err)?;
     let delivered: Option<Ts> = row.try_get("delivered_at").map_err(db_err)?;
-    Ok(Delivery {
+    Ok(WebhookDelivery {
         tenant_id: row.try_get("tenant_id").map_err(db_err)?,
         id: row.try_get("id").map_err(db_err)?,
-        purpose: Purpose::parse(&purpose).ok_or_else(|| corrupt("delivery purpose", &purpose))?,
+        purpose: WebhookPurpose::parse(&purpose).ok_or_else(|| corrupt("delivery purpose", &purpose))?,
         endpoint_id: row.try_get("endpoint_id").map_err(db_err)?,
         url: row.try_get("url").map_err(db_err)?,
         approval_id: row.try_get("approval_id").map_err(db_err)?,
@@ -55,7 +56,7 @@ fn decode_delivery(row: &<Db as sqlx::Database>::Row) -> Result<Delivery, StoreE
         event_type: row.try_get("event_type").map_err(db_err)?,
         event_seq: row.try_get("event_seq").map_err(db_err)?,
         body: row.try_get("body").map_err(db_err)?,
-        status: DeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
+        status: WebhookDeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
         attempts: row.try_get("attempts").map_err(db_err)?,
         next_attempt_at: next.map(from_ts),
         last_status: row.try_get("last_status").map_err(db_err)?,
@@ -216,7 +217,7 @@ impl WebhookStore for Store {
         Ok(())
     }
 
-    async fn add_deliveries(&self, deliveries: Vec<(Delivery, NewJob)>) -> Result<(), StoreError> {
+    async fn add_deliveries(&self, deliveries: Vec<(WebhookDelivery, NewJob)>) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         for (d, job) in &deliveries {
             let inserted = sqlx::query(&format!(
@@ -252,7 +253,7 @@ impl WebhookStore for Store {
         Ok(())
     }
 
-    async fn delivery(&self, tenant_id: &str, id: &str) -> Result<Option<Delivery>, StoreError> {
+    async fn delivery(&self, tenant_id: &str, id: &str) -> Result<Option<WebhookDelivery>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2"
         ))
@@ -270,7 +271,7 @@ impl WebhookStore for Store {
         endpoint_id: &str,
         since: Option<chrono::DateTime<chrono::Utc>>,
         limit: u32,
-    ) -> Result<Vec<Delivery>, StoreError> {
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
              WHERE tenant_id = $1 AND endpoint_id = $2 AND ($3 IS NULL OR created_at >= $3) \
@@ -310,7 +311,7 @@ impl WebhookStore for Store {
             .collect()
     }
 
-    async fn record_attempt(&self, d: &Delivery, a: &Attempt) -> Result<(), StoreError> {
+    async fn record_attempt(&self, d: &WebhookDelivery, a: &Attempt) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         sqlx::query(
             "UPDATE webhook_deliveries SET status = $3, attempts = $4, next_attempt_at = $5, \

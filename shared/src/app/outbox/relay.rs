@@ -7,8 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::jobs::JobRunner;
-use super::{App, AppError};
+use super::JobRunner;
+use crate::app::{App, AppError};
+use crate::domain::TaskKind;
 use crate::ports::{IdKind, JobStatus, Relay, Relayed};
 
 /// How long a relayed job is left to its consumer before it is relayed again.
@@ -35,6 +36,7 @@ impl OutboxRelay {
             let now = self.app.clock.now();
             let jobs = self
                 .app
+                .stores
                 .jobs
                 .claim(&owner, now, RELAY_LEASE, RELAY_BATCH)
                 .await?;
@@ -46,7 +48,7 @@ impl OutboxRelay {
                 .map(|j| Relayed {
                     job_id: j.id.clone(),
                     owner: owner.clone(),
-                    kind: Some(j.kind.clone()),
+                    kind: TaskKind::parse(&j.kind),
                 })
                 .collect();
             if let Err(e) = self.relay.publish(&messages).await {
@@ -62,7 +64,7 @@ impl JobRunner {
     /// Runs a job handed over by the relay and settles it under the relay's lease. A job
     /// already settled (a duplicate message) is left alone.
     pub async fn run_relayed(&self, r: &Relayed) -> Result<(), AppError> {
-        let Some(job) = self.app().jobs.get_job(&r.job_id).await? else {
+        let Some(job) = self.app().stores.jobs.get_job(&r.job_id).await? else {
             return Ok(());
         };
         if job.status != JobStatus::Pending {

@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::domain::delivery::Purpose;
 use crate::domain::form::{FieldKind, FormField};
+use crate::domain::message::Purpose;
 use crate::domain::{Approval, DecisionKind, Status};
 use crate::templates;
 

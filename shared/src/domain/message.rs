@@ -1,10 +1,12 @@
 //! Telling approvers: who gets a message when, and the events that record each message
 //! sent or lost. Recording them never changes what the request is, only its history.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::approval::{Approval, Approver, Channel};
+use super::approval::{Approval, Approver};
 use super::event::Change;
+use super::values::Channel;
 
 /// Why a message goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,4 +108,84 @@ pub fn recipients(change: &Change, after: &Approval) -> Vec<(Approver, Purpose)>
 pub fn ends_asking(before: Option<&Approval>, after: &Approval) -> bool {
     before.is_some_and(|b| b.status == super::Status::Pending)
         && after.status != super::Status::Pending
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStatus {
+    /// Not sent yet, or waiting for another attempt.
+    Pending,
+    /// The provider accepted it.
+    Sent,
+    /// The provider reported it arrived (SES delivery notification).
+    Delivered,
+    /// Out of attempts, refused, bounced or complained about.
+    Failed,
+    /// Not sent: the request was answered before its turn came.
+    Cancelled,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Sent,
+            Self::Delivered,
+            Self::Failed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// One message to one approver on one channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub tenant_id: String,
+    pub id: String,
+    pub approval_id: String,
+    /// The event that asked for this message.
+    pub event_seq: i64,
+    pub purpose: Purpose,
+    /// The ladder level whose approvers this message is for: its links decide only there.
+    pub level: u32,
+    pub channel: Channel,
+    pub recipient: String,
+    /// The approver's identity (its `id`, else its recipient).
+    pub approver: String,
+    pub status: MessageStatus,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Where the Slack message is, to update it once the request is answered.
+    pub slack_channel: Option<String>,
+    pub slack_ts: Option<String>,
+    /// The SES or SNS message id.
+    pub message_id: Option<String>,
+    /// The short code of the message's approval link (`/s/{code}`).
+    pub link_code: String,
+    /// When its link decided; a used link decides nothing more.
+    pub link_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl Message {
+    pub fn delivery_ref(&self) -> super::DeliveryRef {
+        super::DeliveryRef {
+            tenant_id: self.tenant_id.clone(),
+            delivery_id: self.id.clone(),
+        }
+    }
 }

@@ -3,12 +3,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{App, AppError, Caller};
-use super::{deliveries, jobs, webhooks};
+use super::Approvals;
+use crate::app::{AppError, Caller};
+use crate::domain::Message;
 use crate::domain::{
     Actor, Approval, Change, Command, DecisionKind, DomainError, Event, ExecutionReport,
 };
-use crate::ports::{Changed, ChannelDelivery, IdKind, StoreError, TransitionRecord};
+use crate::ports::{Changed, IdKind, StoreError, TransitionRecord};
 
 /// How many times a change is decided again after losing to a concurrent one.
 const COMMIT_TRIES: u32 = 5;
@@ -29,7 +30,7 @@ pub struct DecisionInput {
     pub responded_by: Option<String>,
 }
 
-impl App {
+impl Approvals<'_> {
     pub async fn decide(
         &self,
         caller: &Caller,
@@ -96,7 +97,7 @@ impl App {
     ) -> Result<usize, AppError> {
         let before = self.clock.now() - grace;
         let mut changed = 0;
-        for (tenant_id, id) in self.approvals.overdue(before, limit).await? {
+        for (tenant_id, id) in self.stores.approvals.overdue(before, limit).await? {
             match self.expire(&tenant_id, &id).await {
                 Ok(_) => changed += 1,
                 Err(AppError::Conflict { .. } | AppError::NotDue(_)) => {}
@@ -114,7 +115,7 @@ impl App {
 
     /// Load → decide → compare-and-set. Of concurrent writers exactly one wins; the
     /// others learn the state that won.
-    pub(super) async fn run_command(
+    pub(crate) async fn run_command(
         &self,
         tenant_id: &str,
         id: &str,
@@ -131,18 +132,19 @@ impl App {
     /// follow-up work it needs and `delivery` saved in the same transaction. A change
     /// that lost to a concurrent one (say, a message recorded as sent) is decided again
     /// on the state that won, so it is refused only if that state refuses it.
-    pub(super) async fn commit(
+    pub(crate) async fn commit(
         &self,
         tenant_id: &str,
         id: &str,
         actor: &Actor,
-        delivery: Option<ChannelDelivery>,
+        delivery: Option<Message>,
         decide: impl Fn(&Approval, DateTime<Utc>) -> Result<Change, DomainError>,
     ) -> Result<Approval, AppError> {
         let mut tries = 0;
         loop {
             tries += 1;
             let stored = self
+                .stores
                 .approvals
                 .get(tenant_id, id)
                 .await?
@@ -161,17 +163,14 @@ impl App {
                 now,
                 &stored.last_event_hash,
             );
-            let mut work = jobs::timer_jobs(self, tenant_id, Some(current), &next);
-            work.jobs
-                .push(webhooks::fanout_job(self, tenant_id, &event));
-            work.jobs.extend(deliveries::follow_up(
-                self,
+            let work = self.work(
                 tenant_id,
                 &change,
                 Some(current),
                 &next,
+                &event,
                 delivery.as_ref(),
-            ));
+            );
             let record = TransitionRecord {
                 tenant_id: tenant_id.to_owned(),
                 expected_version: current.version,
@@ -182,7 +181,7 @@ impl App {
                 delivery: delivery.clone(),
             };
             let has_jobs = !record.jobs.is_empty();
-            match self.approvals.transition(record).await {
+            match self.stores.approvals.transition(record).await {
                 Ok(()) => {
                     self.announce(tenant_id, &next, has_jobs);
                     return Ok(next);
@@ -190,6 +189,7 @@ impl App {
                 Err(StoreError::VersionConflict) if tries < COMMIT_TRIES => continue,
                 Err(StoreError::VersionConflict) => {
                     let now = self
+                        .stores
                         .approvals
                         .get(tenant_id, id)
                         .await?
@@ -207,7 +207,7 @@ impl App {
         }
     }
 
-    pub(super) fn domain_error(&self, e: DomainError, current: Option<&Approval>) -> AppError {
+    pub(crate) fn domain_error(&self, e: DomainError, current: Option<&Approval>) -> AppError {
         match (e, current) {
             (DomainError::Invalid(errors), _) => AppError::Invalid(errors),
             (DomainError::NotDue { due_at }, _) => AppError::NotDue(due_at),
@@ -220,7 +220,7 @@ impl App {
         }
     }
 
-    pub(super) fn announce(&self, tenant_id: &str, a: &Approval, has_jobs: bool) {
+    pub(crate) fn announce(&self, tenant_id: &str, a: &Approval, has_jobs: bool) {
         self.changes.publish(Changed {
             tenant_id: tenant_id.to_owned(),
             approval_id: a.id.clone(),

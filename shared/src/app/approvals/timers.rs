@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::jobs::TimerFired;
-use super::{App, AppError, Timers};
+use super::Approvals;
+use crate::app::{AppError, Timers};
+use crate::domain::TimerFired;
 use crate::domain::{Actor, Command, Status, TimerKind};
 
 /// What became of a timer that came back.
@@ -24,7 +25,7 @@ pub enum TimerOutcome {
     NotBefore { at: DateTime<Utc> },
 }
 
-impl App {
+impl Approvals<'_> {
     /// Runs a timer's command. Timers fire at least once, and may fire late or after
     /// the request moved on: a stale one is refused by the domain and changes nothing.
     pub async fn fire_timer(&self, t: &TimerFired) -> Result<TimerOutcome, AppError> {
@@ -48,7 +49,7 @@ impl App {
                     .await?;
                 Ok(TimerOutcome::SetAgain { at })
             }
-            (Err(AppError::NotDue(at)), Timers::Outbox) => Ok(TimerOutcome::NotBefore { at }),
+            (Err(AppError::NotDue(at)), Timers::Delayed) => Ok(TimerOutcome::NotBefore { at }),
             (Err(e), _) => Err(e),
         }
     }

@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
-use crate::app::{App, AppError};
-use crate::domain::link::{self, LinkError, LinkGrant};
+use super::Messages;
+use crate::app::AppError;
+use crate::domain::Message;
+use crate::domain::protocol::link::{self, LinkError, LinkGrant};
 use crate::domain::{
     Actor, Approval, Channel, Command, DecisionKind, FieldError, Source, Status, form,
 };
-use crate::ports::ChannelDelivery;
 
 /// Where a link stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,11 +58,27 @@ pub struct LinkAnswer {
     pub fields: HashMap<String, String>,
 }
 
-impl App {
+impl Messages<'_> {
+    /// The signed link of a message, valid until its level's deadline.
+    pub(super) fn link_token(&self, d: &Message, a: &Approval) -> String {
+        link::issue(
+            &self.channels.link_secret,
+            &LinkGrant {
+                tenant_id: d.tenant_id.clone(),
+                approval_id: d.approval_id.clone(),
+                approver: d.approver.clone(),
+                channel: d.channel,
+                level: d.level,
+                expires_at: a.due_at,
+                nonce: d.id.clone(),
+            },
+        )
+    }
+
     async fn open_grant(
         &self,
         token: &str,
-    ) -> Result<(LinkGrant, LinkState, ChannelDelivery, Approval), LinkRefused> {
+    ) -> Result<(LinkGrant, LinkState, Message, Approval), LinkRefused> {
         let (grant, expired) = match link::open(&self.channels.link_secret, token, self.clock.now())
         {
             Ok(g) => (g, false),
@@ -69,14 +86,16 @@ impl App {
             Err(e) => return Err(LinkRefused::Invalid(e)),
         };
         let d = self
-            .deliveries
-            .channel_delivery(&grant.tenant_id, &grant.nonce)
+            .stores
+            .messages
+            .message(&grant.tenant_id, &grant.nonce)
             .await
             .map_err(AppError::from)?
             .filter(|d| d.approval_id == grant.approval_id)
             .ok_or(LinkRefused::Invalid(LinkError::Forged))?;
         let a = self
-            .get_approval(&grant.tenant_id, &grant.approval_id)
+            .approvals()
+            .get(&grant.tenant_id, &grant.approval_id)
             .await?;
         let voted = a.votes.iter().any(|v| v.voter == grant.approver);
         let state = if d.link_used_at.is_some() || (voted && a.status == Status::Pending) {
@@ -165,11 +184,13 @@ impl App {
             responded_by: Some(grant.approver.clone()),
         };
         match self
+            .approvals()
             .run_command(&grant.tenant_id, &grant.approval_id, command, &actor)
             .await
         {
             Ok(after) => {
-                self.deliveries
+                self.stores
+                    .messages
                     .use_link(&d.tenant_id, &d.id, self.clock.now())
                     .await
                     .map_err(AppError::from)?;
@@ -194,10 +215,10 @@ impl App {
 
     /// The full link behind an SMS's short one, if the code is known.
     pub async fn expand_short_link(&self, code: &str) -> Result<Option<String>, AppError> {
-        let Some(d) = self.deliveries.channel_delivery_by_code(code).await? else {
+        let Some(d) = self.stores.messages.message_by_code(code).await? else {
             return Ok(None);
         };
-        let a = self.get_approval(&d.tenant_id, &d.approval_id).await?;
+        let a = self.approvals().get(&d.tenant_id, &d.approval_id).await?;
         Ok(Some(self.link_token(&d, &a)))
     }
 }

@@ -9,20 +9,20 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::ports::{
-    Accepted, ChannelError, Clock, Email, EmailSender, Outbox, OutboxMessage, Posted, SlackApi,
+    Accepted, ChannelError, Clock, Email, EmailSender, Mailbox, MailboxMessage, Posted, SlackApi,
     Sms, SmsSender,
 };
 
 /// Messages kept at most; the oldest go first.
 const KEPT: usize = 1000;
 
-pub struct LocalOutbox {
+pub struct DevMailbox {
     clock: Arc<dyn Clock>,
-    messages: Mutex<Vec<OutboxMessage>>,
+    messages: Mutex<Vec<MailboxMessage>>,
     next: Mutex<u64>,
 }
 
-impl LocalOutbox {
+impl DevMailbox {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             clock,
@@ -38,7 +38,7 @@ impl LocalOutbox {
             *next
         };
         let id = format!("{channel}-{n}");
-        let message = OutboxMessage {
+        let message = MailboxMessage {
             id: id.clone(),
             channel: channel.to_owned(),
             recipient: recipient.to_owned(),
@@ -89,14 +89,14 @@ fn slack_text(text: &str, blocks: &Value) -> String {
     lines.join("\n")
 }
 
-impl Outbox for LocalOutbox {
-    fn messages(&self) -> Vec<OutboxMessage> {
+impl Mailbox for DevMailbox {
+    fn messages(&self) -> Vec<MailboxMessage> {
         self.messages.lock().expect("outbox").clone()
     }
 }
 
 #[async_trait]
-impl SlackApi for LocalOutbox {
+impl SlackApi for DevMailbox {
     async fn post_message(
         &self,
         channel: &str,
@@ -149,7 +149,7 @@ impl SlackApi for LocalOutbox {
 }
 
 #[async_trait]
-impl EmailSender for LocalOutbox {
+impl EmailSender for DevMailbox {
     async fn send_email(&self, email: &Email) -> Result<Accepted, ChannelError> {
         let id = self.keep("email", &email.to, Some(&email.subject), &email.text);
         Ok(Accepted { message_id: id })
@@ -157,7 +157,7 @@ impl EmailSender for LocalOutbox {
 }
 
 #[async_trait]
-impl SmsSender for LocalOutbox {
+impl SmsSender for DevMailbox {
     async fn send_sms(&self, sms: &Sms) -> Result<Accepted, ChannelError> {
         let id = self.keep("sms", &sms.to, None, &sms.text);
         Ok(Accepted { message_id: id })

@@ -1,9 +1,11 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::{App, AppError};
+use super::Accounts;
+use crate::app::AppError;
 use crate::domain::{Actor, Source};
-use crate::ports::{ApiKey, IdKind, StoreError, Tenant};
+use crate::domain::{ApiKey, Tenant};
+use crate::ports::{IdKind, StoreError};
 
 /// The tenant the local server creates on first start.
 pub const DEFAULT_TENANT: &str = "default";
@@ -41,9 +43,10 @@ fn key_prefix(secret: &str) -> String {
     secret.chars().take(10).collect()
 }
 
-impl App {
+impl Accounts<'_> {
     pub async fn authenticate(&self, bearer: &str) -> Result<Caller, AppError> {
         let key = self
+            .stores
             .tenants
             .find_api_key(&hash_api_key(bearer))
             .await?
@@ -66,7 +69,7 @@ impl App {
             name: name.to_owned(),
             created_at: self.clock.now(),
         };
-        self.tenants.create_tenant(&tenant).await?;
+        self.stores.tenants.create_tenant(&tenant).await?;
         Ok(tenant)
     }
 
@@ -78,7 +81,7 @@ impl App {
         name: &str,
         secret: Option<String>,
     ) -> Result<(ApiKey, String), AppError> {
-        if self.tenants.get_tenant(tenant_id).await?.is_none() {
+        if self.stores.tenants.get_tenant(tenant_id).await?.is_none() {
             return Err(AppError::NotFound("tenant"));
         }
         let secret = secret.unwrap_or_else(new_secret);
@@ -97,7 +100,7 @@ impl App {
             created_at: self.clock.now(),
             revoked_at: None,
         };
-        self.tenants.create_api_key(&key).await?;
+        self.stores.tenants.create_api_key(&key).await?;
         Ok((key, secret))
     }
 
@@ -108,7 +111,13 @@ impl App {
         &self,
         configured_key: Option<&str>,
     ) -> Result<Option<String>, AppError> {
-        if self.tenants.get_tenant(DEFAULT_TENANT).await?.is_none() {
+        if self
+            .stores
+            .tenants
+            .get_tenant(DEFAULT_TENANT)
+            .await?
+            .is_none()
+        {
             match self
                 .create_tenant(Some(DEFAULT_TENANT.to_owned()), "Default")
                 .await
@@ -118,7 +127,12 @@ impl App {
             }
         }
         if let Some(secret) = configured_key {
-            return match self.tenants.find_api_key(&hash_api_key(secret)).await? {
+            return match self
+                .stores
+                .tenants
+                .find_api_key(&hash_api_key(secret))
+                .await?
+            {
                 Some(k) if k.tenant_id == DEFAULT_TENANT => Ok(None),
                 Some(_) => Err(AppError::invalid(
                     "GREENLIGHT_API_KEY",
@@ -135,7 +149,7 @@ impl App {
                 }
             };
         }
-        if self.tenants.count_api_keys(DEFAULT_TENANT).await? == 0 {
+        if self.stores.tenants.count_api_keys(DEFAULT_TENANT).await? == 0 {
             let (_, secret) = self
                 .create_api_key(DEFAULT_TENANT, "first start", None)
                 .await?;

@@ -8,10 +8,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::Duration;
 use rand::RngCore;
 
+use super::Accounts;
 use super::tenants::hash_api_key as hash_token;
-use super::{App, AppError, DEFAULT_TENANT, DecisionInput};
-use crate::domain::{Actor, Approval, Command, Source};
-use crate::ports::{ApiKey, IdKind, Invite, Role, Session, StoreError, User};
+use crate::app::{AppError, DEFAULT_TENANT};
+use crate::domain::{ApiKey, Invite, Role, Session, User};
+use crate::ports::{IdKind, StoreError};
 
 /// How long a sign-in lasts.
 pub const SESSION_HOURS: i64 = 12;
@@ -130,14 +131,14 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
-impl App {
+impl Accounts<'_> {
     /// Makes sure someone can sign in: the configured admin, or else a one-time link.
     pub async fn ensure_first_admin(
         &self,
         email: Option<&str>,
         password: Option<&str>,
     ) -> Result<FirstAdmin, AppError> {
-        if self.users.count_users().await? > 0 {
+        if self.stores.users.count_users().await? > 0 {
             return Ok(FirstAdmin::Exists);
         }
         if let (Some(email), Some(password)) = (email, password) {
@@ -169,7 +170,7 @@ impl App {
             password_hash: hash_password(password).await?,
             created_at: self.clock.now(),
         };
-        match self.users.insert_user(&user).await {
+        match self.stores.users.insert_user(&user).await {
             Ok(()) => Ok(user),
             Err(StoreError::Duplicate(_)) => Err(AppError::invalid(
                 "email",
@@ -188,7 +189,8 @@ impl App {
     ) -> Result<String, AppError> {
         let token = random_token();
         let now = self.clock.now();
-        self.users
+        self.stores
+            .users
             .insert_invite(&Invite {
                 token_hash: hash_token(&token),
                 tenant_id: tenant_id.to_owned(),
@@ -214,7 +216,7 @@ impl App {
             created_at: now,
             expires_at: now + Duration::hours(SESSION_HOURS),
         };
-        self.users.insert_session(&session).await?;
+        self.stores.users.insert_session(&session).await?;
         Ok(SignedIn {
             token,
             account: Account { user, session },
@@ -223,7 +225,7 @@ impl App {
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<SignedIn, AppError> {
         let user = match normalize_email(email) {
-            Ok(e) => self.users.user_by_email(&e).await?,
+            Ok(e) => self.stores.users.user_by_email(&e).await?,
             Err(_) => None,
         };
         // An unknown email costs a hash too, so timing does not tell who has an account.
@@ -238,12 +240,14 @@ impl App {
     /// The account a session token signs in, if the session is live.
     pub async fn account(&self, token: &str) -> Result<Account, AppError> {
         let session = self
+            .stores
             .users
             .session(&hash_token(token))
             .await?
             .filter(|s| s.expires_at > self.clock.now())
             .ok_or(AppError::Unauthorized)?;
         let user = self
+            .stores
             .users
             .user(&session.tenant_id, &session.user_id)
             .await?
@@ -253,11 +257,15 @@ impl App {
 
     /// Forgets expired sessions (the sweeper's housekeeping); returns how many.
     pub async fn prune_sessions(&self) -> Result<u64, AppError> {
-        Ok(self.users.delete_expired_sessions(self.clock.now()).await?)
+        Ok(self
+            .stores
+            .users
+            .delete_expired_sessions(self.clock.now())
+            .await?)
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<(), AppError> {
-        Ok(self.users.delete_session(&hash_token(token)).await?)
+        Ok(self.stores.users.delete_session(&hash_token(token)).await?)
     }
 
     /// Refuses a form post whose CSRF token is not the session's.
@@ -284,7 +292,7 @@ impl App {
     pub async fn invite(&self, by: &Account, email: &str, role: Role) -> Result<String, AppError> {
         self.require_admin(by)?;
         let email = normalize_email(email)?;
-        if self.users.user_by_email(&email).await?.is_some() {
+        if self.stores.users.user_by_email(&email).await?.is_some() {
             return Err(AppError::invalid(
                 "email",
                 "someone already signs in with this email",
@@ -302,7 +310,7 @@ impl App {
         email: Option<&str>,
         role: Role,
     ) -> Result<String, AppError> {
-        if self.tenants.get_tenant(tenant_id).await?.is_none() {
+        if self.stores.tenants.get_tenant(tenant_id).await?.is_none() {
             return Err(AppError::NotFound("tenant"));
         }
         let email = email.map(normalize_email).transpose()?;
@@ -311,7 +319,8 @@ impl App {
 
     /// The invitation behind a link, if it can still be accepted.
     pub async fn open_invite(&self, token: &str) -> Result<Invite, AppError> {
-        self.users
+        self.stores
+            .users
             .invite(&hash_token(token))
             .await?
             .filter(|i| i.used_at.is_none() && i.expires_at > self.clock.now())
@@ -332,13 +341,14 @@ impl App {
             (None, None) => return Err(AppError::invalid("email", "must be given")),
         };
         check_password(password)?;
-        if self.users.user_by_email(&email).await?.is_some() {
+        if self.stores.users.user_by_email(&email).await?.is_some() {
             return Err(AppError::invalid(
                 "email",
                 "someone already signs in with this email",
             ));
         }
         if !self
+            .stores
             .users
             .use_invite(&invite.token_hash, self.clock.now())
             .await?
@@ -353,12 +363,12 @@ impl App {
 
     pub async fn people(&self, by: &Account) -> Result<Vec<User>, AppError> {
         self.require_admin(by)?;
-        Ok(self.users.users(&by.user.tenant_id).await?)
+        Ok(self.stores.users.users(&by.user.tenant_id).await?)
     }
 
     pub async fn api_keys_of(&self, by: &Account) -> Result<Vec<ApiKey>, AppError> {
         self.require_admin(by)?;
-        Ok(self.tenants.api_keys(&by.user.tenant_id).await?)
+        Ok(self.stores.tenants.api_keys(&by.user.tenant_id).await?)
     }
 
     pub async fn new_api_key(&self, by: &Account, name: &str) -> Result<String, AppError> {
@@ -375,6 +385,7 @@ impl App {
     pub async fn revoke_api_key(&self, by: &Account, id: &str) -> Result<(), AppError> {
         self.require_admin(by)?;
         if self
+            .stores
             .tenants
             .revoke_api_key(&by.user.tenant_id, id, self.clock.now())
             .await?
@@ -383,41 +394,5 @@ impl App {
         } else {
             Err(AppError::NotFound("API key"))
         }
-    }
-
-    /// Whether this person may answer the request: admins always; others when the
-    /// request names them (by email) as an approver.
-    pub fn may_decide(&self, account: &Account, a: &Approval) -> bool {
-        account.is_admin() || a.identity_of(&account.user.email).is_some()
-    }
-
-    /// A decision from the dashboard, as the signed-in person.
-    pub async fn decide_as(
-        &self,
-        account: &Account,
-        id: &str,
-        input: DecisionInput,
-    ) -> Result<Approval, AppError> {
-        let tenant = &account.user.tenant_id;
-        let a = self.get_approval(tenant, id).await?;
-        if !self.may_decide(account, &a) {
-            return Err(AppError::Forbidden(
-                "this request does not name you as an approver".into(),
-            ));
-        }
-        let actor = Actor {
-            id: format!("web:{}", account.user.email),
-            source: Source::Web,
-        };
-        let responded_by = a
-            .identity_of(&account.user.email)
-            .unwrap_or_else(|| account.user.email.clone());
-        let command = Command::Decide {
-            decision: input.decision,
-            response_data: input.response_data,
-            feedback: input.feedback,
-            responded_by: Some(responded_by),
-        };
-        self.run_command(tenant, id, command, &actor).await
     }
 }

@@ -4,8 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::messages::{self, APPROVE, ButtonValue, MODIFY, MODIFY_VIEW, REJECT};
-use crate::app::{App, AppError};
+use super::Messages;
+use super::render::{self, APPROVE, ButtonValue, MODIFY, MODIFY_VIEW, REJECT};
+use crate::app::AppError;
 use crate::domain::{Actor, Approval, Channel, Command, DecisionKind, FieldError, Source, form};
 
 /// What to answer Slack with (always 200): nothing, or a JSON body (modal errors).
@@ -24,7 +25,7 @@ fn button_value(raw: Option<&str>, field: &str) -> Result<ButtonValue, AppError>
         .ok_or_else(|| AppError::invalid(field, "does not name a Greenlight request"))
 }
 
-impl App {
+impl Messages<'_> {
     /// Handles one interaction payload whose signature was already verified.
     pub async fn slack_interaction(&self, payload: &Value) -> Result<SlackReply, AppError> {
         let user = str_at(payload, "/user/id")
@@ -106,7 +107,8 @@ impl App {
         let value = button_value(str_at(action, "/value"), "/actions/0/value")?;
         let channel = str_at(payload, "/channel/id").or(str_at(payload, "/container/channel_id"));
         let a = self
-            .get_approval(&value.tenant_id, &value.approval_id)
+            .approvals()
+            .get(&value.tenant_id, &value.approval_id)
             .await?;
         let Some(who) = self.slack_approver(&a, user).await? else {
             self.tell(
@@ -117,7 +119,7 @@ impl App {
             .await;
             return Ok(SlackReply::Empty);
         };
-        if let Some(outcome) = messages::outcome(&a) {
+        if let Some(outcome) = render::outcome(&a) {
             self.tell(
                 channel,
                 user,
@@ -136,7 +138,7 @@ impl App {
             let trigger = str_at(payload, "/trigger_id")
                 .ok_or_else(|| AppError::invalid("/trigger_id", "is missing"))?;
             let fields = form::fields(schema, &a.spec.action_data);
-            let view = messages::slack_modal(&a, &fields, &value);
+            let view = render::slack_modal(&a, &fields, &value);
             if let Err(e) = self.slack()?.open_view(trigger, &view).await {
                 tracing::warn!(error = %e, "could not open the Slack modal");
                 self.tell(
@@ -160,7 +162,7 @@ impl App {
             Ok(_) => {}
             Err(AppError::Conflict { current, .. }) => {
                 let now =
-                    messages::outcome(&current).unwrap_or_else(|| "You already answered".into());
+                    render::outcome(&current).unwrap_or_else(|| "You already answered".into());
                 self.tell(channel, user, &format!("Nothing changed: {now}."))
                     .await;
             }
@@ -192,7 +194,8 @@ impl App {
             feedback,
             responded_by: Some(who.to_owned()),
         };
-        self.run_command(&value.tenant_id, &value.approval_id, command, &actor)
+        self.approvals()
+            .run_command(&value.tenant_id, &value.approval_id, command, &actor)
             .await
     }
 
@@ -206,7 +209,8 @@ impl App {
             "/view/private_metadata",
         )?;
         let a = self
-            .get_approval(&value.tenant_id, &value.approval_id)
+            .approvals()
+            .get(&value.tenant_id, &value.approval_id)
             .await?;
         let schema = a.spec.ui_schema.clone().unwrap_or(json!({}));
         let fields = form::fields(&schema, &a.spec.action_data);
@@ -270,7 +274,7 @@ impl App {
             Err(AppError::Invalid(errors)) => Ok(errors_reply(errors)),
             Err(AppError::Conflict { current, .. }) => Ok(refuse(format!(
                 "Nothing changed: {}.",
-                messages::outcome(&current).unwrap_or_else(|| "you already answered".into())
+                render::outcome(&current).unwrap_or_else(|| "you already answered".into())
             ))),
             Err(AppError::Forbidden(why)) => Ok(refuse(format!("Nothing changed: {why}."))),
             Err(e) => Err(e),

@@ -7,7 +7,8 @@ use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::ToSchema;
 
-use super::{App, AppError};
+use super::Approvals;
+use crate::app::AppError;
 use crate::domain::chain::{self, ChainVerification};
 use crate::domain::event::replay_checked;
 use crate::domain::{Approval, Event, Status};
@@ -66,9 +67,10 @@ fn decode_cursor(c: &str) -> Result<(DateTime<Utc>, String), AppError> {
     Ok((at, id.to_owned()))
 }
 
-impl App {
-    pub async fn get_approval(&self, tenant_id: &str, id: &str) -> Result<Approval, AppError> {
+impl Approvals<'_> {
+    pub async fn get(&self, tenant_id: &str, id: &str) -> Result<Approval, AppError> {
         Ok(self
+            .stores
             .approvals
             .get(tenant_id, id)
             .await?
@@ -87,7 +89,7 @@ impl App {
         // Subscribe before reading so a change between the read and the wait is not missed.
         let mut changes = self.changes.subscribe();
         loop {
-            let approval = self.get_approval(tenant_id, id).await?;
+            let approval = self.get(tenant_id, id).await?;
             let now = tokio::time::Instant::now();
             if approval.status != Status::Pending || now >= deadline {
                 return Ok(approval);
@@ -108,11 +110,7 @@ impl App {
         }
     }
 
-    pub async fn list_approvals(
-        &self,
-        tenant_id: &str,
-        req: PageRequest,
-    ) -> Result<Page, AppError> {
+    pub async fn list(&self, tenant_id: &str, req: PageRequest) -> Result<Page, AppError> {
         let limit = req.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(AppError::invalid(
@@ -128,7 +126,7 @@ impl App {
             after,
             limit: limit + 1,
         };
-        let mut items = self.approvals.list(tenant_id, &query).await?;
+        let mut items = self.stores.approvals.list(tenant_id, &query).await?;
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(encode_cursor)
@@ -139,20 +137,21 @@ impl App {
     }
 
     pub async fn events(&self, tenant_id: &str, id: &str) -> Result<Vec<Event>, AppError> {
-        let events = self.approvals.events(tenant_id, id).await?;
+        let events = self.stores.approvals.events(tenant_id, id).await?;
         if events.is_empty() {
             return Err(AppError::NotFound("approval"));
         }
         Ok(events)
     }
 
-    pub async fn verify_events(&self, tenant_id: &str, id: &str) -> Result<Verification, AppError> {
+    pub async fn verify(&self, tenant_id: &str, id: &str) -> Result<Verification, AppError> {
         let stored = self
+            .stores
             .approvals
             .get(tenant_id, id)
             .await?
             .ok_or(AppError::NotFound("approval"))?;
-        let events = self.approvals.events(tenant_id, id).await?;
+        let events = self.stores.approvals.events(tenant_id, id).await?;
         let mut chain = chain::verify(&events, &stored.last_event_hash);
         let replayed = replay_checked(&events);
         let replay_matches_state = replayed.state.as_ref() == Some(&stored.approval);

@@ -1,10 +1,9 @@
 use sha2::{Digest, Sha256};
 
-use super::{App, AppError};
+use super::Approvals;
+use crate::app::AppError;
 use crate::domain::{Actor, Approval, Change, Event, NewApproval, Source, chain};
 use crate::ports::{CreateOutcome, IdKind, IdempotencyClaim, NewApprovalRecord};
-
-use super::{deliveries, jobs, webhooks};
 
 /// The answer to a create: the request as created, and whether an earlier identical
 /// create (same `Idempotency-Key`, same body) already made it.
@@ -21,8 +20,8 @@ fn request_hash(input: &NewApproval) -> String {
     hex::encode(Sha256::digest(body))
 }
 
-impl App {
-    pub async fn create_approval(
+impl Approvals<'_> {
+    pub async fn create(
         &self,
         tenant_id: &str,
         input: NewApproval,
@@ -45,6 +44,7 @@ impl App {
         // gets the first answer even when, say, its `expiresAt` has passed since.
         if let Some(claim) = &idempotency
             && let Some((first, approval_id)) = self
+                .stores
                 .approvals
                 .idempotency_key(tenant_id, &claim.key)
                 .await?
@@ -75,19 +75,15 @@ impl App {
             now,
             chain::GENESIS_HASH,
         );
-        let mut jobs = jobs::timer_jobs(self, tenant_id, None, &approval).jobs;
-        jobs.push(webhooks::fanout_job(self, tenant_id, &event));
-        jobs.extend(deliveries::follow_up(
-            self, tenant_id, &change, None, &approval, None,
-        ));
+        let work = self.work(tenant_id, &change, None, &approval, &event, None);
         let record = NewApprovalRecord {
             tenant_id: tenant_id.to_owned(),
-            jobs,
+            jobs: work.jobs,
             approval: approval.clone(),
             event,
             idempotency,
         };
-        match self.approvals.create(record).await? {
+        match self.stores.approvals.create(record).await? {
             CreateOutcome::Created => {
                 self.announce(tenant_id, &approval, true);
                 Ok(Created {
@@ -109,6 +105,7 @@ impl App {
         approval_id: &str,
     ) -> Result<Created, AppError> {
         let first = self
+            .stores
             .approvals
             .events(tenant_id, approval_id)
             .await?

@@ -1,0 +1,207 @@
+//! Follow-up work from the outbox: claim under a lease, run each task against its
+//! feature, settle; retry on the one backoff schedule; bury what can never succeed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::retry_at;
+use crate::app::{App, AppError, TimerOutcome, Timers};
+use crate::domain::retry::Backoff;
+use crate::domain::{Lane, Outcome, Task};
+use crate::ports::{IdKind, Job, Scheduler, SchedulerError};
+
+/// How a failed use-case settles its job.
+fn failed(e: AppError) -> Outcome {
+    match e {
+        AppError::NotFound(what) => Outcome::Permanent(format!("{what} not found")),
+        AppError::Scheduler(SchedulerError::Refused(why)) => Outcome::Permanent(why),
+        e => Outcome::Retry(crate::telemetry::error_chain(&e)),
+    }
+}
+
+/// A use-case that ends its task whenever it succeeds.
+fn done<T>(result: Result<T, AppError>) -> Outcome {
+    result.map_or_else(failed, |_| Outcome::Done)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerConfig {
+    pub lease: Duration,
+    pub batch: u32,
+    pub backoff: Backoff,
+    pub lane: Lane,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(60),
+            batch: 32,
+            backoff: Backoff::JOBS,
+            lane: Lane::All,
+        }
+    }
+}
+
+/// Runs due jobs against the use-cases. Used by the local worker loop, and by anything
+/// else that wants to drain the outbox (the sweeper, tests).
+#[derive(Clone)]
+pub struct JobRunner {
+    app: App,
+    config: RunnerConfig,
+}
+
+impl JobRunner {
+    pub fn new(app: App, config: RunnerConfig) -> Self {
+        Self { app, config }
+    }
+
+    pub fn lane(&self) -> Lane {
+        self.config.lane
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Claims one batch of due jobs, runs and settles each; returns the kinds of the
+    /// jobs it claimed.
+    pub async fn run_due(&self) -> Result<Vec<String>, AppError> {
+        // A fresh lease owner per claim: settling is fenced by it, so a worker whose
+        // lease ran out cannot settle a job someone else has since claimed.
+        let owner = self.app.ids.next(IdKind::Job);
+        let now = self.app.clock.now();
+        let jobs = self
+            .app
+            .stores
+            .jobs
+            .claim_lane(
+                &owner,
+                now,
+                self.config.lease,
+                self.config.batch,
+                self.config.lane,
+            )
+            .await?;
+        let claimed: Vec<String> = jobs.iter().map(|j| j.kind.clone()).collect();
+        // Jobs of different requests run side by side, so one slow job does not hold up
+        // the deadlines behind it; a request's own jobs run one after another in due
+        // order (a reminder before the deadline it precedes).
+        let mut per_request: Vec<Vec<Job>> = Vec::new();
+        for job in jobs {
+            match per_request
+                .iter_mut()
+                .find(|group| job.approval_id.is_some() && group[0].approval_id == job.approval_id)
+            {
+                Some(group) => group.push(job),
+                None => per_request.push(vec![job]),
+            }
+        }
+        let mut running = tokio::task::JoinSet::new();
+        for group in per_request {
+            let (runner, owner) = (self.clone(), owner.clone());
+            running.spawn(async move {
+                for job in group {
+                    let outcome = runner.run(&job).await;
+                    runner.settle(&job, &owner, outcome).await?;
+                }
+                Ok::<(), AppError>(())
+            });
+        }
+        let mut first_error = None;
+        while let Some(done) = running.join_next().await {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => first_error = first_error.or(Some(e)),
+                Err(panic) => {
+                    tracing::error!(error = %panic, "a job panicked; its lease will expire and it will run again")
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(claimed),
+        }
+    }
+
+    /// Runs due jobs until none is left at the clock's current time; returns the kinds
+    /// of the jobs it ran.
+    pub async fn drain(&self) -> Result<Vec<String>, AppError> {
+        let mut ran = Vec::new();
+        loop {
+            let kinds = self.run_due().await?;
+            if kinds.is_empty() {
+                return Ok(ran);
+            }
+            ran.extend(kinds);
+        }
+    }
+
+    /// Runs one job's task against the feature it belongs to.
+    pub(super) async fn run(&self, job: &Job) -> Outcome {
+        let task = match job.task() {
+            Ok(task) => task,
+            Err(e) => return Outcome::Permanent(e.to_string()),
+        };
+        let app = &self.app;
+        match task {
+            Task::Timer(timer) => match app.approvals().fire_timer(&timer).await {
+                Ok(TimerOutcome::NotBefore { at }) => Outcome::NotBefore(at),
+                Ok(_) => Outcome::Done,
+                Err(e) => failed(e),
+            },
+            Task::SetTimer(timer) => self.scheduled(|s| async move { s.set(&timer).await }).await,
+            Task::ClearTimers(timers) => {
+                self.scheduled(|s| async move { s.clear(&timers).await })
+                    .await
+            }
+            Task::FanOut(event) => done(app.webhooks().fan_out(&event).await),
+            Task::SendWebhook(d) => app.webhooks().send(&d).await.unwrap_or_else(failed),
+            Task::PlanMessages(event) => done(app.messages().plan(&event).await),
+            Task::SendMessage(d) => app.messages().send(&d).await.unwrap_or_else(failed),
+            Task::UpdateMessage(d) => app.messages().update_slack(&d).await.unwrap_or_else(failed),
+        }
+    }
+
+    /// A task for the outside scheduler, which only the AWS composition has.
+    async fn scheduled<F, Fut>(&self, call: F) -> Outcome
+    where
+        F: FnOnce(Arc<dyn Scheduler>) -> Fut,
+        Fut: Future<Output = Result<(), SchedulerError>>,
+    {
+        let Timers::External(scheduler) = &self.app.timers else {
+            return Outcome::Permanent("no outside scheduler is configured".into());
+        };
+        match call(scheduler.clone()).await {
+            Ok(()) => Outcome::Done,
+            Err(e) => failed(e.into()),
+        }
+    }
+
+    pub(super) async fn settle(
+        &self,
+        job: &Job,
+        owner: &str,
+        outcome: Outcome,
+    ) -> Result<(), AppError> {
+        let jobs = &self.app.stores.jobs;
+        let settled = match outcome {
+            Outcome::Done => jobs.complete(&job.id, owner).await?,
+            Outcome::NotBefore(at) => jobs.retry(&job.id, owner, at, "not yet due").await?,
+            Outcome::RetryAt(at, error) => jobs.retry(&job.id, owner, at, &error).await?,
+            Outcome::Retry(error) => {
+                let at = retry_at(self.config.backoff, job.attempts, self.app.clock.now());
+                tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed; will retry");
+                jobs.retry(&job.id, owner, at, &error).await?
+            }
+            Outcome::Permanent(error) => {
+                tracing::error!(job = %job.id, kind = %job.kind, %error, "job failed for good");
+                jobs.bury(&job.id, owner, &error).await?
+            }
+        };
+        if !settled {
+            tracing::warn!(job = %job.id, "lease lost before the job was settled; another worker has it");
+        }
+        Ok(())
+    }
+}

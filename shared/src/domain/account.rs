@@ -1,0 +1,81 @@
+//! Who uses Greenlight: tenants, their API keys, and the dashboard's people, sessions and
+//! invitations. Secrets are kept only as hashes.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API key as stored: only the SHA-256 of the secret, and its first characters so
+/// that people can tell keys apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub key_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sees the tenant's requests and answers those that name them.
+    Approver,
+    /// Also answers any request, and manages webhooks, API keys and people.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Approver, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// A person who signs in to the dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub tenant_id: String,
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub token_hash: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invite {
+    pub token_hash: String,
+    pub tenant_id: String,
+    /// Who is invited; `None` lets the person give their email (the first admin).
+    pub email: Option<String>,
+    pub role: Role,
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
