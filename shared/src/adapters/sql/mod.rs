@@ -1,29 +1,34 @@
 //! SQL stores through sqlx: PostgreSQL (Aurora in AWS) and SQLite (the embedded default).
 //!
-//! Both backends share one implementation, `store_body.rs`, compiled once per backend
-//! with that backend's database type and timestamp column type in scope. The SQL is
-//! the same but for row locking; writing it twice would let the two drift apart.
+//! Both backends share one implementation, generic over [`Dialect`]: the SQL is the
+//! same but for row locking and timestamp columns, and writing it twice would let the
+//! two drift apart. One module per aggregate; rows decode into `FromRow` structs that
+//! convert into the port records.
 
+mod approvals;
+mod connections;
+mod dialect;
+mod jobs;
+mod messages;
 pub mod postgres;
 pub mod sqlite;
+mod tenants;
+mod users;
+mod webhooks;
+
+pub use dialect::{Dialect, SqlStore};
 
 pub use crate::app::Stores;
 use crate::ports::StoreError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
 /// Connects to `url` (`postgres://…` or `sqlite://…`) and applies pending migrations.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Stores, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = postgres::Store::connect(url, max_connections).await?;
+        let store = SqlStore::<postgres::PgDialect>::connect(url, max_connections).await?;
         store.migrate().await?;
         Ok(store.into_stores())
     } else if url.starts_with("sqlite:") {
-        let store = sqlite::Store::connect(url, max_connections).await?;
+        let store = SqlStore::<sqlite::SqliteDialect>::connect(url, max_connections).await?;
         store.migrate().await?;
         Ok(store.into_stores())
     } else {

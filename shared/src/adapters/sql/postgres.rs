@@ -5,23 +5,30 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use super::db_err;
+use super::dialect::{Dialect, SqlStore};
 use crate::ports::StoreError;
 
-type Db = sqlx::Postgres;
-type Ts = DateTime<Utc>;
+#[derive(Debug, Clone, Copy)]
+pub struct PgDialect;
 
-fn to_ts(t: DateTime<Utc>) -> Ts {
-    t
+impl Dialect for PgDialect {
+    type Db = sqlx::Postgres;
+    type Ts = DateTime<Utc>;
+
+    /// Concurrent workers skip rows another worker is claiming instead of waiting on them.
+    const CLAIM_LOCK: &'static str = "FOR UPDATE SKIP LOCKED";
+
+    fn to_ts(t: DateTime<Utc>) -> Self::Ts {
+        t
+    }
+
+    fn from_ts(t: Self::Ts) -> DateTime<Utc> {
+        t
+    }
 }
 
-fn from_ts(t: Ts) -> DateTime<Utc> {
-    t
-}
-
-/// Concurrent workers skip rows another worker is claiming instead of waiting on them.
-const CLAIM_LOCK: &str = "FOR UPDATE SKIP LOCKED";
-
-impl Store {
+impl SqlStore<PgDialect> {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(db_err)?;
         let pool = PgPoolOptions::new()
@@ -43,9 +50,3 @@ impl Store {
             .map_err(|e| StoreError::Database(Box::new(e)))
     }
 }
-
-include!("store_body.rs");
-include!("webhooks_body.rs");
-include!("connections_body.rs");
-include!("deliveries_body.rs");
-include!("users_body.rs");

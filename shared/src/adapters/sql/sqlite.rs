@@ -7,23 +7,30 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use super::dialect::{Dialect, SqlStore};
+use super::{corrupt, db_err};
 use crate::ports::StoreError;
 
-type Db = sqlx::Sqlite;
-type Ts = i64;
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteDialect;
 
-fn to_ts(t: DateTime<Utc>) -> Ts {
-    t.timestamp_micros()
+impl Dialect for SqliteDialect {
+    type Db = sqlx::Sqlite;
+    type Ts = i64;
+
+    /// SQLite has one writer at a time, so a claim's UPDATE already excludes other claims.
+    const CLAIM_LOCK: &'static str = "";
+
+    fn to_ts(t: DateTime<Utc>) -> Self::Ts {
+        t.timestamp_micros()
+    }
+
+    fn from_ts(t: Self::Ts) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(t).unwrap_or_default()
+    }
 }
 
-fn from_ts(t: Ts) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t).unwrap_or_default()
-}
-
-/// SQLite has one writer at a time, so a claim's UPDATE already excludes other claims.
-const CLAIM_LOCK: &str = "";
-
-impl Store {
+impl SqlStore<SqliteDialect> {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(db_err)?
@@ -60,9 +67,3 @@ impl Store {
             .map_err(|e| StoreError::Database(Box::new(e)))
     }
 }
-
-include!("store_body.rs");
-include!("webhooks_body.rs");
-include!("connections_body.rs");
-include!("deliveries_body.rs");
-include!("users_body.rs");

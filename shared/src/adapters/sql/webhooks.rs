@@ -1,8 +1,17 @@
-// The webhook store shared by both SQL backends; included after `store_body.rs`.
+//! Outbound webhooks: endpoints per tenant, one delivery per (event, receiver), every
+//! attempt of each delivery, and the secret a tenant's callbacks are signed with.
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Database, Encode, Executor, Type};
+
+use super::dialect::{Column, Conn, Dialect, Row, RowsAffected, SqlStore};
+use super::{corrupt, db_err};
 use crate::domain::webhook::Secret;
-use crate::ports::{WebhookStore};
-use crate::domain::{Attempt, WebhookDelivery, WebhookDeliveryStatus, Endpoint, WebhookPurpose};
+use crate::domain::{Attempt, Endpoint, WebhookDelivery, WebhookDeliveryStatus, WebhookPurpose};
+use crate::ports::{NewJob, StoreError, WebhookStore};
 
 const ENDPOINT_COLUMNS: &str = "tenant_id, id, url, description, events, active, secret, \
      previous_secret, previous_secret_until, failing_since, disabled_reason, created_at, updated_at";
@@ -15,61 +24,132 @@ fn secret(s: &str) -> Result<Secret, StoreError> {
     Secret::parse(s).ok_or_else(|| corrupt("webhook secret", "not a whsec_ secret"))
 }
 
-fn decode_endpoint(row: &<Db as sqlx::Database>::Row) -> Result<Endpoint, StoreError> {
-    let events: String = row.try_get("events").map_err(db_err)?;
-    let previous: Option<String> = row.try_get("previous_secret").map_err(db_err)?;
-    let until: Option<Ts> = row.try_get("previous_secret_until").map_err(db_err)?;
-    let failing: Option<Ts> = row.try_get("failing_since").map_err(db_err)?;
-    let current: String = row.try_get("secret").map_err(db_err)?;
-    Ok(Endpoint {
-        tenant_id: row.try_get("tenant_id").map_err(db_err)?,
-        id: row.try_get("id").map_err(db_err)?,
-        url: row.try_get("url").map_err(db_err)?,
-        description: row.try_get("description").map_err(db_err)?,
-        events: serde_json::from_str(&events).map_err(|e| corrupt("endpoint events", e))?,
-        active: row.try_get("active").map_err(db_err)?,
-        secret: secret(&current)?,
-        previous_secret: match (previous, until) {
-            (Some(p), Some(u)) => Some((secret(&p)?, from_ts(u))),
-            _ => None,
-        },
-        failing_since: failing.map(from_ts),
-        disabled_reason: row.try_get("disabled_reason").map_err(db_err)?,
-        created_at: from_ts(row.try_get("created_at").map_err(db_err)?),
-        updated_at: from_ts(row.try_get("updated_at").map_err(db_err)?),
-    })
+#[derive(sqlx::FromRow)]
+struct EndpointRow<D: Dialect> {
+    tenant_id: String,
+    id: String,
+    url: String,
+    description: String,
+    /// The event types subscribed to, as a JSON array.
+    events: String,
+    active: bool,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_secret_until: Option<D::Ts>,
+    failing_since: Option<D::Ts>,
+    disabled_reason: Option<String>,
+    created_at: D::Ts,
+    updated_at: D::Ts,
 }
 
-fn decode_delivery(row: &<Db as sqlx::Database>::Row) -> Result<WebhookDelivery, StoreError> {
-    let purpose: String = row.try_get("purpose").map_err(db_err)?;
-    let status: String = row.try_get("status").map_err(db_err)?;
-    let next: Option<Ts> = row.try_get("next_attempt_at").map_err(db_err)?;
-    let delivered: Option<Ts> = row.try_get("delivered_at").map_err(db_err)?;
-    Ok(WebhookDelivery {
-        tenant_id: row.try_get("tenant_id").map_err(db_err)?,
-        id: row.try_get("id").map_err(db_err)?,
-        purpose: WebhookPurpose::parse(&purpose).ok_or_else(|| corrupt("delivery purpose", &purpose))?,
-        endpoint_id: row.try_get("endpoint_id").map_err(db_err)?,
-        url: row.try_get("url").map_err(db_err)?,
-        approval_id: row.try_get("approval_id").map_err(db_err)?,
-        event_id: row.try_get("event_id").map_err(db_err)?,
-        event_type: row.try_get("event_type").map_err(db_err)?,
-        event_seq: row.try_get("event_seq").map_err(db_err)?,
-        body: row.try_get("body").map_err(db_err)?,
-        status: WebhookDeliveryStatus::parse(&status).ok_or_else(|| corrupt("delivery status", &status))?,
-        attempts: row.try_get("attempts").map_err(db_err)?,
-        next_attempt_at: next.map(from_ts),
-        last_status: row.try_get("last_status").map_err(db_err)?,
-        last_error: row.try_get("last_error").map_err(db_err)?,
-        created_at: from_ts(row.try_get("created_at").map_err(db_err)?),
-        delivered_at: delivered.map(from_ts),
-    })
+impl<D: Dialect> TryFrom<EndpointRow<D>> for Endpoint {
+    type Error = StoreError;
+
+    fn try_from(r: EndpointRow<D>) -> Result<Self, StoreError> {
+        Ok(Endpoint {
+            events: serde_json::from_str(&r.events).map_err(|e| corrupt("endpoint events", e))?,
+            secret: secret(&r.secret)?,
+            previous_secret: match (r.previous_secret, r.previous_secret_until) {
+                (Some(p), Some(u)) => Some((secret(&p)?, D::from_ts(u))),
+                _ => None,
+            },
+            tenant_id: r.tenant_id,
+            id: r.id,
+            url: r.url,
+            description: r.description,
+            active: r.active,
+            failing_since: r.failing_since.map(D::from_ts),
+            disabled_reason: r.disabled_reason,
+            created_at: D::from_ts(r.created_at),
+            updated_at: D::from_ts(r.updated_at),
+        })
+    }
 }
 
-fn bind_endpoint<'q>(
-    q: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
-    e: &'q Endpoint,
-) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+#[derive(sqlx::FromRow)]
+struct DeliveryRow<D: Dialect> {
+    tenant_id: String,
+    id: String,
+    purpose: String,
+    endpoint_id: Option<String>,
+    url: String,
+    approval_id: String,
+    event_id: String,
+    event_type: String,
+    event_seq: i64,
+    body: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: Option<D::Ts>,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    created_at: D::Ts,
+    delivered_at: Option<D::Ts>,
+}
+
+impl<D: Dialect> TryFrom<DeliveryRow<D>> for WebhookDelivery {
+    type Error = StoreError;
+
+    fn try_from(r: DeliveryRow<D>) -> Result<Self, StoreError> {
+        Ok(WebhookDelivery {
+            purpose: WebhookPurpose::parse(&r.purpose)
+                .ok_or_else(|| corrupt("delivery purpose", &r.purpose))?,
+            status: WebhookDeliveryStatus::parse(&r.status)
+                .ok_or_else(|| corrupt("delivery status", &r.status))?,
+            tenant_id: r.tenant_id,
+            id: r.id,
+            endpoint_id: r.endpoint_id,
+            url: r.url,
+            approval_id: r.approval_id,
+            event_id: r.event_id,
+            event_type: r.event_type,
+            event_seq: r.event_seq,
+            body: r.body,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at.map(D::from_ts),
+            last_status: r.last_status,
+            last_error: r.last_error,
+            created_at: D::from_ts(r.created_at),
+            delivered_at: r.delivered_at.map(D::from_ts),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow<D: Dialect> {
+    attempt: i32,
+    at: D::Ts,
+    status_code: Option<i32>,
+    latency_ms: i64,
+    response: Option<String>,
+    error: Option<String>,
+}
+
+impl<D: Dialect> From<AttemptRow<D>> for Attempt {
+    fn from(r: AttemptRow<D>) -> Self {
+        Attempt {
+            attempt: r.attempt,
+            at: D::from_ts(r.at),
+            status_code: r.status_code,
+            latency_ms: r.latency_ms,
+            response: r.response,
+            error: r.error,
+        }
+    }
+}
+
+type Query<'q, D> =
+    sqlx::query::Query<'q, <D as Dialect>::Db, <<D as Dialect>::Db as Database>::Arguments<'q>>;
+
+/// Binds an endpoint's columns in `ENDPOINT_COLUMNS` order, as $1 to $13.
+fn bind_endpoint<'q, D: Dialect>(q: Query<'q, D>, e: &'q Endpoint) -> Query<'q, D>
+where
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+    String: Column<D::Db>,
+    Option<String>: Column<D::Db>,
+    bool: Column<D::Db>,
+    Option<D::Ts>: Column<D::Db>,
+{
     q.bind(&e.tenant_id)
         .bind(&e.id)
         .bind(&e.url)
@@ -77,22 +157,39 @@ fn bind_endpoint<'q>(
         .bind(serde_json::to_string(&e.events).expect("strings serialize"))
         .bind(e.active)
         .bind(e.secret.expose())
-        .bind(e.previous_secret.as_ref().map(|(s, _)| s.expose()))
-        .bind(e.previous_secret.as_ref().map(|(_, u)| to_ts(*u)))
-        .bind(e.failing_since.map(to_ts))
+        .bind(
+            e.previous_secret
+                .as_ref()
+                .map(|(s, _)| s.expose().to_owned()),
+        )
+        .bind(e.previous_secret.as_ref().map(|(_, u)| D::to_ts(*u)))
+        .bind(e.failing_since.map(D::to_ts))
         .bind(&e.disabled_reason)
-        .bind(to_ts(e.created_at))
-        .bind(to_ts(e.updated_at))
+        .bind(D::to_ts(e.created_at))
+        .bind(D::to_ts(e.updated_at))
 }
 
 #[async_trait]
-impl WebhookStore for Store {
+impl<D: Dialect> WebhookStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db> + ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
+    String: Column<D::Db>,
+    Option<String>: Column<D::Db>,
+    i64: Column<D::Db>,
+    i32: Column<D::Db>,
+    Option<i32>: Column<D::Db>,
+    bool: Column<D::Db>,
+    Option<D::Ts>: Column<D::Db>,
+    Json<Value>: Column<D::Db>,
+{
     async fn insert_endpoint(&self, e: &Endpoint) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         );
-        bind_endpoint(sqlx::query(&sql), e)
+        bind_endpoint::<D>(sqlx::query(&sql), e)
             .execute(&self.writer)
             .await
             .map_err(db_err)?;
@@ -104,21 +201,26 @@ impl WebhookStore for Store {
                    active = $6, secret = $7, previous_secret = $8, previous_secret_until = $9, \
                    failing_since = $10, disabled_reason = $11, created_at = $12, updated_at = $13 \
                    WHERE tenant_id = $1 AND id = $2";
-        let done = bind_endpoint(sqlx::query(sql), e)
+        let done = bind_endpoint::<D>(sqlx::query(sql), e)
             .execute(&self.writer)
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn endpoint_failing(&self, tenant_id: &str, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+    async fn endpoint_failing(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE webhook_endpoints SET failing_since = $3 \
              WHERE tenant_id = $1 AND id = $2 AND failing_since IS NULL",
         )
         .bind(tenant_id)
         .bind(id)
-        .bind(to_ts(now))
+        .bind(D::to_ts(now))
         .execute(&self.writer)
         .await
         .map_err(db_err)?;
@@ -142,9 +244,9 @@ impl WebhookStore for Store {
         &self,
         tenant_id: &str,
         id: &str,
-        cutoff: chrono::DateTime<chrono::Utc>,
+        cutoff: DateTime<Utc>,
         reason: &str,
-        now: chrono::DateTime<chrono::Utc>,
+        now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE webhook_endpoints SET active = $3, disabled_reason = $4, updated_at = $5 \
@@ -154,9 +256,9 @@ impl WebhookStore for Store {
         .bind(id)
         .bind(false)
         .bind(reason)
-        .bind(to_ts(now))
+        .bind(D::to_ts(now))
         .bind(true)
-        .bind(to_ts(cutoff))
+        .bind(D::to_ts(cutoff))
         .execute(&self.writer)
         .await
         .map_err(db_err)?;
@@ -174,7 +276,7 @@ impl WebhookStore for Store {
     }
 
     async fn endpoint(&self, tenant_id: &str, id: &str) -> Result<Option<Endpoint>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row: Option<EndpointRow<D>> = sqlx::query_as(&format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2"
         ))
         .bind(tenant_id)
@@ -182,11 +284,11 @@ impl WebhookStore for Store {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        row.as_ref().map(decode_endpoint).transpose()
+        row.map(Endpoint::try_from).transpose()
     }
 
     async fn endpoints(&self, tenant_id: &str) -> Result<Vec<Endpoint>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<EndpointRow<D>> = sqlx::query_as(&format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 \
              ORDER BY created_at, id"
         ))
@@ -194,7 +296,7 @@ impl WebhookStore for Store {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter().map(decode_endpoint).collect()
+        rows.into_iter().map(Endpoint::try_from).collect()
     }
 
     async fn callback_secret(&self, tenant_id: &str) -> Result<Option<Secret>, StoreError> {
@@ -217,7 +319,10 @@ impl WebhookStore for Store {
         Ok(())
     }
 
-    async fn add_deliveries(&self, deliveries: Vec<(WebhookDelivery, NewJob)>) -> Result<(), StoreError> {
+    async fn add_deliveries(
+        &self,
+        deliveries: Vec<(WebhookDelivery, NewJob)>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         for (d, job) in &deliveries {
             let inserted = sqlx::query(&format!(
@@ -237,24 +342,28 @@ impl WebhookStore for Store {
             .bind(&d.body)
             .bind(d.status.as_str())
             .bind(d.attempts)
-            .bind(d.next_attempt_at.map(to_ts))
+            .bind(d.next_attempt_at.map(D::to_ts))
             .bind(d.last_status)
             .bind(&d.last_error)
-            .bind(to_ts(d.created_at))
-            .bind(d.delivered_at.map(to_ts))
+            .bind(D::to_ts(d.created_at))
+            .bind(d.delivered_at.map(D::to_ts))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
             if inserted.rows_affected() == 1 {
-                insert_jobs(&mut tx, std::slice::from_ref(job)).await?;
+                Self::insert_jobs(&mut tx, std::slice::from_ref(job)).await?;
             }
         }
         tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
-    async fn delivery(&self, tenant_id: &str, id: &str) -> Result<Option<WebhookDelivery>, StoreError> {
-        let row = sqlx::query(&format!(
+    async fn delivery(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookDelivery>, StoreError> {
+        let row: Option<DeliveryRow<D>> = sqlx::query_as(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2"
         ))
         .bind(tenant_id)
@@ -262,33 +371,37 @@ impl WebhookStore for Store {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        row.as_ref().map(decode_delivery).transpose()
+        row.map(WebhookDelivery::try_from).transpose()
     }
 
     async fn deliveries(
         &self,
         tenant_id: &str,
         endpoint_id: &str,
-        since: Option<chrono::DateTime<chrono::Utc>>,
+        since: Option<DateTime<Utc>>,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<DeliveryRow<D>> = sqlx::query_as(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries \
              WHERE tenant_id = $1 AND endpoint_id = $2 AND ($3 IS NULL OR created_at >= $3) \
              ORDER BY created_at DESC, id DESC LIMIT $4"
         ))
         .bind(tenant_id)
         .bind(endpoint_id)
-        .bind(since.map(to_ts))
+        .bind(since.map(D::to_ts))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter().map(decode_delivery).collect()
+        rows.into_iter().map(WebhookDelivery::try_from).collect()
     }
 
-    async fn attempts(&self, tenant_id: &str, delivery_id: &str) -> Result<Vec<Attempt>, StoreError> {
-        let rows = sqlx::query(
+    async fn attempts(
+        &self,
+        tenant_id: &str,
+        delivery_id: &str,
+    ) -> Result<Vec<Attempt>, StoreError> {
+        let rows: Vec<AttemptRow<D>> = sqlx::query_as(
             "SELECT attempt, at, status_code, latency_ms, response, error FROM webhook_attempts \
              WHERE tenant_id = $1 AND delivery_id = $2 ORDER BY attempt",
         )
@@ -297,18 +410,7 @@ impl WebhookStore for Store {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.iter()
-            .map(|row| {
-                Ok(Attempt {
-                    attempt: row.try_get("attempt").map_err(db_err)?,
-                    at: from_ts(row.try_get("at").map_err(db_err)?),
-                    status_code: row.try_get("status_code").map_err(db_err)?,
-                    latency_ms: row.try_get("latency_ms").map_err(db_err)?,
-                    response: row.try_get("response").map_err(db_err)?,
-                    error: row.try_get("error").map_err(db_err)?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(Attempt::from).collect())
     }
 
     async fn record_attempt(&self, d: &WebhookDelivery, a: &Attempt) -> Result<(), StoreError> {
@@ -321,10 +423,10 @@ impl WebhookStore for Store {
         .bind(&d.id)
         .bind(d.status.as_str())
         .bind(d.attempts)
-        .bind(d.next_attempt_at.map(to_ts))
+        .bind(d.next_attempt_at.map(D::to_ts))
         .bind(d.last_status)
         .bind(&d.last_error)
-        .bind(d.delivered_at.map(to_ts))
+        .bind(d.delivered_at.map(D::to_ts))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -336,7 +438,7 @@ impl WebhookStore for Store {
         .bind(&d.tenant_id)
         .bind(&d.id)
         .bind(a.attempt)
-        .bind(to_ts(a.at))
+        .bind(D::to_ts(a.at))
         .bind(a.status_code)
         .bind(a.latency_ms)
         .bind(&a.response)
@@ -348,7 +450,11 @@ impl WebhookStore for Store {
         Ok(())
     }
 
-    async fn redeliver(&self, tenant_id: &str, jobs: Vec<(String, NewJob)>) -> Result<(), StoreError> {
+    async fn redeliver(
+        &self,
+        tenant_id: &str,
+        jobs: Vec<(String, NewJob)>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         for (delivery_id, job) in &jobs {
             sqlx::query(
@@ -357,11 +463,11 @@ impl WebhookStore for Store {
             )
             .bind(tenant_id)
             .bind(delivery_id)
-            .bind(to_ts(job.run_at))
+            .bind(D::to_ts(job.run_at))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-            insert_jobs(&mut tx, std::slice::from_ref(job)).await?;
+            Self::insert_jobs(&mut tx, std::slice::from_ref(job)).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(())
