@@ -4,10 +4,12 @@
 //! `ports`; `adapters` implement those ports for one technology each; `http` holds the
 //! axum routers that the local server and the Lambda functions both serve.
 
-/// `as_str` and `parse` for an enum stored as text.
+/// `ALL`, `as_str` and `parse` for an enum stored as text: each name written once.
 macro_rules! text_enum {
     ($t:ty { $($v:ident = $s:literal),+ $(,)? }) => {
         impl $t {
+            pub const ALL: &'static [Self] = &[$(Self::$v),+];
+
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$v => $s),+ }
             }

@@ -249,8 +249,8 @@ fn the_transition_table_is_exactly_the_documented_one() {
         (FailExecution, Approved, Failed),
         (FailExecution, Executing, Failed),
     ];
-    for t in Transition::ALL {
-        for s in Status::ALL {
+    for &t in Transition::ALL {
+        for &s in Status::ALL {
             let expected = legal
                 .iter()
                 .find(|(lt, ls, _)| *lt == t && *ls == s)

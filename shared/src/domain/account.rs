@@ -31,20 +31,10 @@ pub enum Role {
     Admin,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Approver => "approver",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Approver, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
+text_enum!(Role {
+    Approver = "approver",
+    Admin = "admin",
+});
 
 /// A person who signs in to the dashboard.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,37 +18,19 @@ pub enum Purpose {
     Reminder,
 }
 
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Request => "request",
-            Purpose::Reminder => "reminder",
-        }
-    }
+text_enum!(Purpose {
+    Request = "request",
+    Reminder = "reminder",
+});
 
-    pub fn parse(s: &str) -> Option<Purpose> {
-        [Purpose::Request, Purpose::Reminder]
-            .into_iter()
-            .find(|p| p.as_str() == s)
-    }
-}
+text_enum!(Channel {
+    Slack = "slack",
+    Email = "email",
+    Sms = "sms",
+    Web = "web",
+});
 
 impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Slack => "slack",
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-            Channel::Web => "web",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Channel> {
-        [Channel::Slack, Channel::Email, Channel::Sms, Channel::Web]
-            .into_iter()
-            .find(|c| c.as_str() == s)
-    }
-
     /// Whether a message is sent on this channel (the dashboard shows, it does not send).
     pub fn sends(self) -> bool {
         self != Channel::Web
@@ -124,29 +106,13 @@ pub enum MessageStatus {
     Cancelled,
 }
 
-impl MessageStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Sent,
-            Self::Delivered,
-            Self::Failed,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-}
+text_enum!(MessageStatus {
+    Pending = "pending",
+    Sent = "sent",
+    Delivered = "delivered",
+    Failed = "failed",
+    Cancelled = "cancelled",
+});
 
 /// One message to one approver on one channel.
 #[derive(Debug, Clone, PartialEq)]

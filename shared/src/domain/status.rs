@@ -16,34 +16,6 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
-        Status::Pending,
-        Status::Approved,
-        Status::Rejected,
-        Status::Timeout,
-        Status::Cancelled,
-        Status::Executing,
-        Status::Completed,
-        Status::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "PENDING",
-            Status::Approved => "APPROVED",
-            Status::Rejected => "REJECTED",
-            Status::Timeout => "TIMEOUT",
-            Status::Cancelled => "CANCELLED",
-            Status::Executing => "EXECUTING",
-            Status::Completed => "COMPLETED",
-            Status::Failed => "FAILED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// No transition leaves a terminal status (messages may still be recorded).
     pub fn is_terminal(self) -> bool {
         Transition::ALL
@@ -52,6 +24,17 @@ impl Status {
             .all(|t| t.apply(self).is_none())
     }
 }
+
+text_enum!(Status {
+    Pending = "PENDING",
+    Approved = "APPROVED",
+    Rejected = "REJECTED",
+    Timeout = "TIMEOUT",
+    Cancelled = "CANCELLED",
+    Executing = "EXECUTING",
+    Completed = "COMPLETED",
+    Failed = "FAILED",
+});
 
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,22 +66,6 @@ pub enum Transition {
 }
 
 impl Transition {
-    pub const ALL: [Transition; 13] = [
-        Transition::Approve,
-        Transition::ApproveWithChanges,
-        Transition::Reject,
-        Transition::TimeOut,
-        Transition::AutoApprove,
-        Transition::Cancel,
-        Transition::Vote,
-        Transition::Escalate,
-        Transition::Remind,
-        Transition::StartExecution,
-        Transition::CompleteExecution,
-        Transition::FailExecution,
-        Transition::Notify,
-    ];
-
     /// The status this transition leads to from `from`, or `None` when it is illegal there.
     pub fn apply(self, from: Status) -> Option<Status> {
         use Status::*;
@@ -116,25 +83,23 @@ impl Transition {
             _ => None,
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transition::Approve => "approve",
-            Transition::ApproveWithChanges => "approve_with_changes",
-            Transition::Reject => "reject",
-            Transition::TimeOut => "time_out",
-            Transition::AutoApprove => "auto_approve",
-            Transition::Cancel => "cancel",
-            Transition::Vote => "vote",
-            Transition::Escalate => "escalate",
-            Transition::Remind => "remind",
-            Transition::StartExecution => "start_execution",
-            Transition::CompleteExecution => "complete_execution",
-            Transition::FailExecution => "fail_execution",
-            Transition::Notify => "notify",
-        }
-    }
 }
+
+text_enum!(Transition {
+    Approve = "approve",
+    ApproveWithChanges = "approve_with_changes",
+    Reject = "reject",
+    TimeOut = "time_out",
+    AutoApprove = "auto_approve",
+    Cancel = "cancel",
+    Vote = "vote",
+    Escalate = "escalate",
+    Remind = "remind",
+    StartExecution = "start_execution",
+    CompleteExecution = "complete_execution",
+    FailExecution = "fail_execution",
+    Notify = "notify",
+});
 
 impl std::fmt::Display for Transition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -149,7 +114,8 @@ mod tests {
     #[test]
     fn terminal_statuses_are_exactly_the_final_outcomes() {
         let terminal: Vec<Status> = Status::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|s| s.is_terminal())
             .collect();
         assert_eq!(
@@ -166,7 +132,7 @@ mod tests {
 
     #[test]
     fn status_names_round_trip() {
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }

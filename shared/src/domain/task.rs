@@ -64,37 +64,6 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 9] = [
-        TaskKind::Expire,
-        TaskKind::Remind,
-        TaskKind::SetTimer,
-        TaskKind::ClearTimers,
-        TaskKind::FanOut,
-        TaskKind::SendWebhook,
-        TaskKind::PlanMessages,
-        TaskKind::SendMessage,
-        TaskKind::UpdateMessage,
-    ];
-
-    /// The stored name. Rows and queue messages already carry these, so they never change.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskKind::Expire => "approval.expire",
-            TaskKind::Remind => "approval.remind",
-            TaskKind::SetTimer => "timer.set",
-            TaskKind::ClearTimers => "timer.clear",
-            TaskKind::FanOut => "webhook.fanout",
-            TaskKind::SendWebhook => "webhook.send",
-            TaskKind::PlanMessages => "delivery.plan",
-            TaskKind::SendMessage => "delivery.send",
-            TaskKind::UpdateMessage => "delivery.update",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TaskKind> {
-        TaskKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     /// Sends to outside receivers, which may be slow, run in their own lane so they
     /// never hold up timers and fan-out.
     pub fn lane(self) -> Lane {
@@ -112,6 +81,19 @@ impl TaskKind {
         )
     }
 }
+
+// The stored names: rows and queue messages already carry these, so they never change.
+text_enum!(TaskKind {
+    Expire = "approval.expire",
+    Remind = "approval.remind",
+    SetTimer = "timer.set",
+    ClearTimers = "timer.clear",
+    FanOut = "webhook.fanout",
+    SendWebhook = "webhook.send",
+    PlanMessages = "delivery.plan",
+    SendMessage = "delivery.send",
+    UpdateMessage = "delivery.update",
+});
 
 impl TryFrom<String> for TaskKind {
     type Error = String;
@@ -145,7 +127,8 @@ impl Lane {
     /// The kinds a worker of this lane takes.
     pub fn kinds(self) -> Vec<TaskKind> {
         TaskKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|k| self == Lane::All || k.lane() == self)
             .collect()
     }

@@ -47,33 +47,15 @@ pub enum Source {
     System,
 }
 
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Api => "api",
-            Source::Slack => "slack",
-            Source::Email => "email",
-            Source::Sms => "sms",
-            Source::Web => "web",
-            Source::Timeout => "timeout",
-            Source::System => "system",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Source> {
-        [
-            Source::Api,
-            Source::Slack,
-            Source::Email,
-            Source::Sms,
-            Source::Web,
-            Source::Timeout,
-            Source::System,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-}
+text_enum!(Source {
+    Api = "api",
+    Slack = "slack",
+    Email = "email",
+    Sms = "sms",
+    Web = "web",
+    Timeout = "timeout",
+    System = "system",
+});
 
 /// Who causes a change, and through which door.
 #[derive(Debug, Clone, PartialEq, Eq)]

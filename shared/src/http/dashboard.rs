@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use super::links::{error_lines, form_fields, parse_answer};
 use crate::app::messages::render;
-use crate::app::{Account, App, AppError, DecisionInput, PageRequest, SESSION_HOURS};
+use crate::app::{Account, App, AppError, PageRequest, SESSION_HOURS};
 use crate::domain::Role;
-use crate::domain::{Approval, DecisionKind, FieldError, Status, form};
+use crate::domain::{Approval, FieldError, Status};
 use crate::templates;
 
 /// The session cookie's name.
@@ -578,54 +578,7 @@ async fn decide(
         ));
         return render_approval(&app, &account, &current, shown, StatusCode::CONFLICT, false).await;
     }
-    let decision = match answer.decision.as_str() {
-        "approved" => DecisionKind::Approved,
-        "rejected" => DecisionKind::Rejected,
-        "modified" => DecisionKind::Modified,
-        _ => {
-            shown.errors = vec![FieldError::new(
-                "decision",
-                "choose approve, reject or approve with changes",
-            )];
-            return render_approval(
-                &app,
-                &account,
-                &current,
-                shown,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                false,
-            )
-            .await;
-        }
-    };
-    let response_data = match (&current.spec.ui_schema, decision) {
-        (Some(schema), DecisionKind::Modified) => {
-            let fields = form::fields(schema, &current.spec.action_data);
-            match form::parse_inputs(&fields, |n| answer.fields.get(n).cloned(), "/responseData") {
-                Ok(d) => Some(d),
-                Err(errors) => {
-                    shown.errors = errors;
-                    return render_approval(
-                        &app,
-                        &account,
-                        &current,
-                        shown,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        false,
-                    )
-                    .await;
-                }
-            }
-        }
-        _ => None,
-    };
-    let input = DecisionInput {
-        decision,
-        response_data,
-        feedback: answer.feedback.filter(|f| !f.trim().is_empty()),
-        responded_by: None,
-    };
-    match app.messages().decide_as(&account, &id, input).await {
+    match app.messages().decide_as(&account, &id, &answer).await {
         Ok(_) => Redirect::to(&format!("/dashboard/approvals/{id}")).into_response(),
         Err(AppError::Invalid(errors)) => {
             shown.errors = errors;

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Serialize;
 
 use crate::app::messages::render;
-use crate::app::messages::{LinkAnswer, LinkPage, LinkRefused, LinkState};
+use crate::app::messages::{FormAnswer, LinkPage, LinkRefused, LinkState};
 use crate::app::{App, AppError};
 use crate::domain::form::{self, FieldKind};
 use crate::domain::protocol::link::LinkError;
@@ -104,8 +104,8 @@ pub(super) fn error_lines(errors: &[FieldError]) -> Vec<String> {
 }
 
 /// A form post's fields: `decision`, `feedback`, and `field.<name>` inputs.
-pub(super) fn parse_answer(body: &[u8]) -> LinkAnswer {
-    let mut answer = LinkAnswer::default();
+pub(super) fn parse_answer(body: &[u8]) -> FormAnswer {
+    let mut answer = FormAnswer::default();
     for (k, v) in url::form_urlencoded::parse(body) {
         match k.as_ref() {
             "decision" => answer.decision = v.into_owned(),

@@ -1,11 +1,67 @@
-//! Answers from people signed in to the dashboard; the link page's form (`links`) and
-//! the Slack modal (`slack`) reach the same commit with the approver their grant names.
+//! The one path from an approver's form to a decision, shared by the link page, the
+//! dashboard and the Slack modal: the decision read, the `uiSchema`'s fields parsed from
+//! the inputs, and the decision committed in the approver's name.
+
+use std::collections::HashMap;
 
 use super::Messages;
-use crate::app::{Account, AppError, DecisionInput};
-use crate::domain::{Actor, Approval, Command, Source};
+use crate::app::{Account, AppError};
+use crate::domain::{Actor, Approval, Command, DecisionKind, Source, form};
+
+/// What an approver submitted on a form.
+#[derive(Debug, Clone, Default)]
+pub struct FormAnswer {
+    /// `approved`, `rejected` or `modified`, as the forms' buttons name them.
+    pub decision: String,
+    pub feedback: Option<String>,
+    /// The form's inputs, by field name (read only for `modified`).
+    pub fields: HashMap<String, String>,
+}
 
 impl Messages<'_> {
+    /// Commits `answer` to `a` as `approver`, by `actor`. Field errors come back as
+    /// `AppError::Invalid`, named `decision` or `/responseData/<field>`.
+    pub(crate) async fn answer(
+        &self,
+        a: &Approval,
+        tenant_id: &str,
+        approver: &str,
+        actor: &Actor,
+        answer: &FormAnswer,
+    ) -> Result<Approval, AppError> {
+        let decision = match answer.decision.as_str() {
+            "approved" => DecisionKind::Approved,
+            "rejected" => DecisionKind::Rejected,
+            "modified" => DecisionKind::Modified,
+            _ => {
+                return Err(AppError::invalid(
+                    "decision",
+                    "choose approve, reject or approve with changes",
+                ));
+            }
+        };
+        let response_data = match (&a.spec.ui_schema, decision) {
+            (Some(schema), DecisionKind::Modified) => Some(
+                form::parse_inputs(
+                    &form::fields(schema, &a.spec.action_data),
+                    |n| answer.fields.get(n).cloned(),
+                    "/responseData",
+                )
+                .map_err(AppError::Invalid)?,
+            ),
+            _ => None,
+        };
+        let command = Command::Decide {
+            decision,
+            response_data,
+            feedback: answer.feedback.clone().filter(|f| !f.trim().is_empty()),
+            responded_by: Some(approver.to_owned()),
+        };
+        self.approvals()
+            .run_command(tenant_id, &a.id, command, actor)
+            .await
+    }
+
     /// Whether this person may answer the request: admins always; others when the
     /// request names them (by email) as an approver.
     pub fn may_decide(&self, account: &Account, a: &Approval) -> bool {
@@ -17,11 +73,11 @@ impl Messages<'_> {
         &self,
         account: &Account,
         id: &str,
-        input: DecisionInput,
+        answer: &FormAnswer,
     ) -> Result<Approval, AppError> {
         let tenant = &account.user.tenant_id;
         let a = self.approvals().get(tenant, id).await?;
-        if !self.messages().may_decide(account, &a) {
+        if !self.may_decide(account, &a) {
             return Err(AppError::Forbidden(
                 "this request does not name you as an approver".into(),
             ));
@@ -30,17 +86,9 @@ impl Messages<'_> {
             id: format!("web:{}", account.user.email),
             source: Source::Web,
         };
-        let responded_by = a
+        let approver = a
             .identity_of(&account.user.email)
             .unwrap_or_else(|| account.user.email.clone());
-        let command = Command::Decide {
-            decision: input.decision,
-            response_data: input.response_data,
-            feedback: input.feedback,
-            responded_by: Some(responded_by),
-        };
-        self.approvals()
-            .run_command(tenant, id, command, &actor)
-            .await
+        self.answer(&a, tenant, &approver, &actor, answer).await
     }
 }

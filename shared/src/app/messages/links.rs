@@ -3,13 +3,11 @@
 
 use std::collections::HashMap;
 
-use super::Messages;
+use super::{FormAnswer, Messages};
 use crate::app::AppError;
 use crate::domain::Message;
 use crate::domain::protocol::link::{self, LinkError, LinkGrant};
-use crate::domain::{
-    Actor, Approval, Channel, Command, DecisionKind, FieldError, Source, Status, form,
-};
+use crate::domain::{Actor, Approval, Channel, FieldError, Source, Status};
 
 /// Where a link stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,16 +44,6 @@ pub enum LinkRefused {
     Invalid(LinkError),
     #[error(transparent)]
     App(#[from] AppError),
-}
-
-/// A POST from the link page.
-#[derive(Debug, Clone, Default)]
-pub struct LinkAnswer {
-    /// `approved`, `rejected` or `modified`.
-    pub decision: String,
-    pub feedback: Option<String>,
-    /// The form's fields, by name.
-    pub fields: HashMap<String, String>,
 }
 
 impl Messages<'_> {
@@ -128,7 +116,7 @@ impl Messages<'_> {
     pub async fn answer_link(
         &self,
         token: &str,
-        answer: LinkAnswer,
+        answer: FormAnswer,
     ) -> Result<LinkPage, LinkRefused> {
         let (grant, state, d, approval) = self.open_grant(token).await?;
         let mut page = LinkPage {
@@ -141,35 +129,6 @@ impl Messages<'_> {
         if state != LinkState::Open {
             return Ok(page);
         }
-        let decision = match answer.decision.as_str() {
-            "approved" => DecisionKind::Approved,
-            "rejected" => DecisionKind::Rejected,
-            "modified" => DecisionKind::Modified,
-            _ => {
-                page.errors.push(FieldError::new(
-                    "decision",
-                    "choose approve, reject or approve with changes",
-                ));
-                return Ok(page);
-            }
-        };
-        let response_data = match (&page.approval.spec.ui_schema, decision) {
-            (Some(schema), DecisionKind::Modified) => {
-                let fields = form::fields(schema, &page.approval.spec.action_data);
-                match form::parse_inputs(
-                    &fields,
-                    |n| answer.fields.get(n).cloned(),
-                    "/responseData",
-                ) {
-                    Ok(data) => Some(data),
-                    Err(errors) => {
-                        page.errors = errors;
-                        return Ok(page);
-                    }
-                }
-            }
-            _ => None,
-        };
         let actor = Actor {
             id: format!("{}:{}", grant.channel.as_str(), d.recipient),
             source: match grant.channel {
@@ -177,15 +136,9 @@ impl Messages<'_> {
                 _ => Source::Email,
             },
         };
-        let command = Command::Decide {
-            decision,
-            response_data,
-            feedback: answer.feedback.filter(|f| !f.trim().is_empty()),
-            responded_by: Some(grant.approver.clone()),
-        };
+        let current = page.approval.clone();
         match self
-            .approvals()
-            .run_command(&grant.tenant_id, &grant.approval_id, command, &actor)
+            .answer(&current, &grant.tenant_id, &grant.approver, &actor, &answer)
             .await
         {
             Ok(after) => {

@@ -11,7 +11,8 @@ pub mod render;
 mod send;
 mod slack;
 
-pub use links::{LinkAnswer, LinkPage, LinkRefused, LinkState};
+pub use answer::FormAnswer;
+pub use links::{LinkPage, LinkRefused, LinkState};
 pub use send::ProviderReport;
 pub use slack::SlackReply;
 

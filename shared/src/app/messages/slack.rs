@@ -4,10 +4,10 @@
 
 use serde_json::{Value, json};
 
-use super::Messages;
 use super::render::{self, APPROVE, ButtonValue, MODIFY, MODIFY_VIEW, REJECT};
+use super::{FormAnswer, Messages};
 use crate::app::AppError;
-use crate::domain::{Actor, Approval, Channel, Command, DecisionKind, FieldError, Source, form};
+use crate::domain::{Actor, Approval, Channel, FieldError, Source, form};
 
 /// What to answer Slack with (always 200): nothing, or a JSON body (modal errors).
 #[derive(Debug, Clone, PartialEq)]
@@ -150,13 +150,17 @@ impl Messages<'_> {
             }
             return Ok(SlackReply::Empty);
         }
-        let decision = if action_id == APPROVE {
-            DecisionKind::Approved
-        } else {
-            DecisionKind::Rejected
+        let answer = FormAnswer {
+            decision: if action_id == APPROVE {
+                "approved"
+            } else {
+                "rejected"
+            }
+            .into(),
+            ..FormAnswer::default()
         };
         match self
-            .decide_from_slack(&value, user, &who, decision, None, None)
+            .decide_from_slack(&a, &value.tenant_id, user, &who, &answer)
             .await
         {
             Ok(_) => {}
@@ -177,26 +181,17 @@ impl Messages<'_> {
 
     async fn decide_from_slack(
         &self,
-        value: &ButtonValue,
+        a: &Approval,
+        tenant_id: &str,
         user: &str,
         who: &str,
-        decision: DecisionKind,
-        response_data: Option<Value>,
-        feedback: Option<String>,
+        answer: &FormAnswer,
     ) -> Result<Approval, AppError> {
         let actor = Actor {
             id: format!("slack:{user}"),
             source: Source::Slack,
         };
-        let command = Command::Decide {
-            decision,
-            response_data,
-            feedback,
-            responded_by: Some(who.to_owned()),
-        };
-        self.approvals()
-            .run_command(&value.tenant_id, &value.approval_id, command, &actor)
-            .await
+        self.answer(a, tenant_id, who, &actor, answer).await
     }
 
     async fn slack_modal_submitted(
@@ -254,20 +249,16 @@ impl Messages<'_> {
             }
             SlackReply::Json(json!({"response_action": "errors", "errors": by_block}))
         };
-        let data = match form::parse_inputs(&fields, input, "/responseData") {
-            Ok(d) => d,
-            Err(errors) => return Ok(errors_reply(errors)),
+        let answer = FormAnswer {
+            decision: "modified".into(),
+            feedback: input("feedback"),
+            fields: fields
+                .iter()
+                .filter_map(|f| Some((f.name.clone(), input(&f.name)?)))
+                .collect(),
         };
-        let feedback = input("feedback").filter(|f| !f.trim().is_empty());
         match self
-            .decide_from_slack(
-                &value,
-                user,
-                &who,
-                DecisionKind::Modified,
-                Some(data),
-                feedback,
-            )
+            .decide_from_slack(&a, &value.tenant_id, user, &who, &answer)
             .await
         {
             Ok(_) => Ok(SlackReply::Json(json!({"response_action": "clear"}))),
