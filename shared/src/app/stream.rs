@@ -1,7 +1,6 @@
 //! The live stream's subscriptions: which events a subscriber asked for, and on AWS the
 //! WebSocket connections that receive them.
 
-use super::webhooks::event_message;
 use super::{AppError, Caller};
 use crate::domain::StreamConnection;
 use crate::domain::{Event, StreamFilter};
@@ -40,11 +39,11 @@ impl Stream<'_> {
     /// Pushes an event to the tenant's open connections that want it, forgetting those
     /// that are gone; returns how many received it. Nothing to do without a pusher (the
     /// local server streams over SSE instead).
-    pub(super) async fn push(&self, tenant_id: &str, event: &Event) -> Result<usize, AppError> {
+    pub(crate) async fn push(&self, tenant_id: &str, event: &Event) -> Result<usize, AppError> {
         let Some(pusher) = &self.pusher else {
             return Ok(0);
         };
-        let message = event_message(event).to_string();
+        let message = event.message().to_string();
         let mut pushed = 0;
         for c in self.stores.connections.connections(tenant_id).await? {
             if !c.filter.admits(event) {

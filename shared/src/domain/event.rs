@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::approval::{Approval, ApprovalSpec, Cancellation, Decision};
@@ -129,6 +129,28 @@ pub struct Event {
 }
 
 impl Event {
+    /// The webhook body of an event: `{type, timestamp, data: {event, approval}}`; also
+    /// the data of each live-stream message.
+    pub fn message(&self) -> Value {
+        json!({
+            "type": self.event_type,
+            "timestamp": self.occurred_at,
+            "data": {
+                "event": {
+                    "id": self.id,
+                    "approvalId": self.approval_id,
+                    "sequence": self.seq,
+                    "type": self.event_type,
+                    "data": self.data,
+                    "actor": self.actor,
+                    "source": self.source.as_str(),
+                    "occurredAt": self.occurred_at,
+                },
+                "approval": self.snapshot,
+            }
+        })
+    }
+
     /// Records `change`, which turned the request into `after`, chained onto `prev_hash`.
     pub fn record(
         id: String,

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
@@ -48,6 +49,12 @@ impl Backoff {
             .nth(n)
             .unwrap_or(self.max);
         base + base.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+
+    /// When to try again after `failures` failed attempts, from `now`.
+    pub fn after(&self, failures: i32, now: DateTime<Utc>, jitter: f64) -> DateTime<Utc> {
+        let delay = self.delay(failures.max(0).unsigned_abs(), jitter);
+        now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1))
     }
 }
 

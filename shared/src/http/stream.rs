@@ -15,7 +15,6 @@ use utoipa::IntoParams;
 
 use super::Problem;
 use super::extract::Authed;
-use crate::app::webhooks::event_message;
 use crate::app::{App, AppError};
 use crate::domain::Event;
 use crate::domain::StreamFilter;
@@ -90,7 +89,7 @@ impl Reader {
                 let message = SseEvent::default()
                     .id(pos.to_string())
                     .event(e.event_type.clone())
-                    .data(event_message(&e).to_string());
+                    .data(e.message().to_string());
                 return Some((Ok(message), self));
             }
             let read = match self.settle().await {

@@ -11,7 +11,7 @@ use super::Approvals;
 use crate::app::AppError;
 use crate::domain::chain::{self, ChainVerification};
 use crate::domain::event::replay_checked;
-use crate::domain::{Approval, Event, Status};
+use crate::domain::{Approval, Event, EventRef, Status};
 use crate::ports::ListQuery;
 
 /// The longest a long-poll may hold a connection: under API Gateway's 30-second limit.
@@ -134,6 +134,17 @@ impl Approvals<'_> {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+
+    /// One event of a request, by its place in the log.
+    pub async fn event(&self, at: &EventRef) -> Result<Event, AppError> {
+        self.stores
+            .approvals
+            .events(&at.tenant_id, &at.approval_id)
+            .await?
+            .into_iter()
+            .find(|e| e.seq == at.seq)
+            .ok_or(AppError::NotFound("event"))
     }
 
     pub async fn events(&self, tenant_id: &str, id: &str) -> Result<Vec<Event>, AppError> {

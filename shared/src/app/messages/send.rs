@@ -4,7 +4,6 @@
 use super::render::{self, ButtonValue};
 use super::{Messages, actor};
 use crate::app::AppError;
-use crate::app::outbox::retry_at;
 use crate::domain::message::{DeliveryFailed, Sent};
 use crate::domain::retry::Backoff;
 use crate::domain::{
@@ -98,7 +97,7 @@ impl Messages<'_> {
                         retry_after_seconds,
                         ..
                     } => now + seconds(*retry_after_seconds),
-                    _ => retry_at(Backoff::MESSAGES, d.attempts, now),
+                    _ => Backoff::MESSAGES.after(d.attempts, now, rand::random()),
                 };
                 d.next_retry_at = Some(at);
                 d.last_error = Some(e.to_string());

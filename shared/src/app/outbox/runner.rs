@@ -4,10 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::retry_at;
 use crate::app::{App, AppError, TimerOutcome, Timers};
 use crate::domain::retry::Backoff;
-use crate::domain::{Lane, Outcome, Task};
+use crate::domain::{EventRef, Lane, Outcome, Task};
 use crate::ports::{IdKind, Job, Scheduler, SchedulerError};
 
 /// How a failed use-case settles its job.
@@ -155,12 +154,21 @@ impl JobRunner {
                 self.scheduled(|s| async move { s.clear(&timers).await })
                     .await
             }
-            Task::FanOut(event) => done(app.webhooks().fan_out(&event).await),
+            Task::FanOut(at) => done(self.fan_out_event(&at).await),
             Task::SendWebhook(d) => app.webhooks().send(&d).await.unwrap_or_else(failed),
             Task::PlanMessages(event) => done(app.messages().plan(&event).await),
             Task::SendMessage(d) => app.messages().send(&d).await.unwrap_or_else(failed),
             Task::UpdateMessage(d) => app.messages().update_slack(&d).await.unwrap_or_else(failed),
         }
+    }
+
+    /// An event goes to its webhook receivers and, on AWS, to the live stream's
+    /// connections; both are idempotent enough to run again after a failure.
+    async fn fan_out_event(&self, at: &EventRef) -> Result<(), AppError> {
+        let event = self.app.approvals().event(at).await?;
+        self.app.webhooks().fan_out(&at.tenant_id, &event).await?;
+        self.app.stream().push(&at.tenant_id, &event).await?;
+        Ok(())
     }
 
     /// A task for the outside scheduler, which only the AWS composition has.
@@ -190,7 +198,10 @@ impl JobRunner {
             Outcome::NotBefore(at) => jobs.retry(&job.id, owner, at, "not yet due").await?,
             Outcome::RetryAt(at, error) => jobs.retry(&job.id, owner, at, &error).await?,
             Outcome::Retry(error) => {
-                let at = retry_at(self.config.backoff, job.attempts, self.app.clock.now());
+                let at =
+                    self.config
+                        .backoff
+                        .after(job.attempts, self.app.clock.now(), rand::random());
                 tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed; will retry");
                 jobs.retry(&job.id, owner, at, &error).await?
             }

@@ -3,33 +3,25 @@
 use super::*;
 use crate::app::AppError;
 use crate::domain::webhook::{self};
-use crate::domain::{Approval, EventRef, WebhookDelivery, WebhookDeliveryStatus, WebhookPurpose};
+use crate::domain::{Approval, WebhookDelivery, WebhookDeliveryStatus, WebhookPurpose};
 
 impl Webhooks<'_> {
     /// One event → one delivery per matching endpoint, the request's callbackUrl, and
     /// (once approved) its executor. Idempotent: a second run adds nothing.
-    pub(crate) async fn fan_out(&self, f: &EventRef) -> Result<usize, AppError> {
-        let event = self
-            .stores
-            .approvals
-            .events(&f.tenant_id, &f.approval_id)
-            .await?
-            .into_iter()
-            .find(|e| e.seq == f.seq)
-            .ok_or(AppError::NotFound("event"))?;
+    pub(crate) async fn fan_out(&self, tenant_id: &str, event: &Event) -> Result<usize, AppError> {
         let approval: Approval = serde_json::from_value(event.snapshot.clone())
             .map_err(|e| crate::ports::StoreError::Corrupt(format!("event snapshot: {e}")))?;
         let now = self.clock.now();
-        let body = event_message(&event).to_string();
+        let body = event.message().to_string();
         let delivery = |purpose: WebhookPurpose,
                         receiver: &str,
                         endpoint_id: Option<String>,
                         url: &str,
                         body: &str| {
             let id = delivery_id(&event.id, receiver);
-            let job = send_job(&f.tenant_id, &id, now, "1");
+            let job = send_job(tenant_id, &id, now, "1");
             let d = WebhookDelivery {
-                tenant_id: f.tenant_id.clone(),
+                tenant_id: tenant_id.to_owned(),
                 id,
                 purpose,
                 endpoint_id,
@@ -52,7 +44,7 @@ impl Webhooks<'_> {
         let mut deliveries: Vec<(WebhookDelivery, NewJob)> = self
             .stores
             .webhooks
-            .endpoints(&f.tenant_id)
+            .endpoints(tenant_id)
             .await?
             .into_iter()
             .filter(|e| e.active && webhook::matches(&e.events, &event.event_type))
@@ -80,7 +72,7 @@ impl Webhooks<'_> {
             "approval.approved" | "approval.modified"
         );
         if let (true, Some(url)) = (approved, &approval.spec.executor) {
-            let body = executor_body(&event, &approval);
+            let body = executor_body(event, &approval);
             deliveries.push(delivery(
                 WebhookPurpose::Executor,
                 "executor",
@@ -89,12 +81,11 @@ impl Webhooks<'_> {
                 &body,
             ));
         }
-        self.stream().push(&f.tenant_id, &event).await?;
         let n = deliveries.len();
         if n > 0 {
             self.stores.webhooks.add_deliveries(deliveries).await?;
             // Wakes the workers that send.
-            self.approvals().announce(&f.tenant_id, &approval, true);
+            self.approvals().announce(tenant_id, &approval, true);
         }
         Ok(n)
     }

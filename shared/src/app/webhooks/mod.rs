@@ -10,7 +10,7 @@ pub use endpoints::{EndpointPatch, NewEndpoint, Rotation};
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::domain::webhook::{MAX_ATTEMPTS, Secret};
@@ -45,28 +45,6 @@ fn send_job(tenant_id: &str, delivery_id: &str, at: DateTime<Utc>, nonce: &str) 
         // The delivery counts its own attempts; these spare ones absorb store errors.
         max_attempts: i32::try_from(MAX_ATTEMPTS).unwrap_or(10) * 2,
     }
-}
-
-/// The webhook body of an event: `{type, timestamp, data: {event, approval}}`; also
-/// the data of each live-stream message.
-pub fn event_message(event: &Event) -> Value {
-    json!({
-        "type": event.event_type,
-        "timestamp": event.occurred_at,
-        "data": {
-            "event": {
-                "id": event.id,
-                "approvalId": event.approval_id,
-                "sequence": event.seq,
-                "type": event.event_type,
-                "data": event.data,
-                "actor": event.actor,
-                "source": event.source.as_str(),
-                "occurredAt": event.occurred_at,
-            },
-            "approval": event.snapshot,
-        }
-    })
 }
 
 /// The executor's body: the final action, `actionData` with the approver's changes.

@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::app::AppError;
-use crate::app::outbox::retry_at;
 use crate::domain::retry::Backoff;
 use crate::domain::webhook::{self, ATTEMPT_TIMEOUT, DISABLE_AFTER, MAX_ATTEMPTS, Secret};
 use crate::domain::{
@@ -107,7 +106,7 @@ impl Webhooks<'_> {
         };
         let last = refused || u32::try_from(attempt).unwrap_or(u32::MAX) >= MAX_ATTEMPTS;
         let next = (error.is_some() && !last).then(|| {
-            let backoff = retry_at(Backoff::WEBHOOKS, attempt, now) - now;
+            let backoff = Backoff::WEBHOOKS.after(attempt, now, rand::random()) - now;
             now + retry_after.map_or(backoff, |r| r.max(backoff).min(chrono::Duration::hours(24)))
         });
         d.attempts = attempt;
