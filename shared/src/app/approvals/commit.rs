@@ -143,12 +143,7 @@ impl Approvals<'_> {
         let mut tries = 0;
         loop {
             tries += 1;
-            let stored = self
-                .stores
-                .approvals
-                .get(tenant_id, id)
-                .await?
-                .ok_or(AppError::NotFound("approval"))?;
+            let stored = self.stored(tenant_id, id).await?;
             let current = &stored.approval;
             let now = self.clock.now();
             let change = decide(current, now).map_err(|e| self.domain_error(e, Some(current)))?;
@@ -188,12 +183,7 @@ impl Approvals<'_> {
                 }
                 Err(StoreError::VersionConflict) if tries < COMMIT_TRIES => continue,
                 Err(StoreError::VersionConflict) => {
-                    let now = self
-                        .stores
-                        .approvals
-                        .get(tenant_id, id)
-                        .await?
-                        .ok_or(AppError::NotFound("approval"))?;
+                    let now = self.stored(tenant_id, id).await?;
                     return Err(AppError::Conflict {
                         message: format!(
                             "another change to this request won; it is now {}",

@@ -12,7 +12,7 @@ use crate::app::AppError;
 use crate::domain::chain::{self, ChainVerification};
 use crate::domain::event::replay_checked;
 use crate::domain::{Approval, Event, EventRef, Status};
-use crate::ports::ListQuery;
+use crate::ports::{ListQuery, StoredApproval};
 
 /// The longest a long-poll may hold a connection: under API Gateway's 30-second limit.
 pub const MAX_WAIT: Duration = Duration::from_secs(25);
@@ -69,13 +69,20 @@ fn decode_cursor(c: &str) -> Result<(DateTime<Utc>, String), AppError> {
 
 impl Approvals<'_> {
     pub async fn get(&self, tenant_id: &str, id: &str) -> Result<Approval, AppError> {
-        Ok(self
-            .stores
+        Ok(self.stored(tenant_id, id).await?.approval)
+    }
+
+    /// The request with its chain head, as stored.
+    pub(crate) async fn stored(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<StoredApproval, AppError> {
+        self.stores
             .approvals
             .get(tenant_id, id)
             .await?
-            .ok_or(AppError::NotFound("approval"))?
-            .approval)
+            .ok_or(AppError::NotFound("approval"))
     }
 
     /// Answers as soon as the request leaves `PENDING`, or after `wait` (capped).
@@ -156,12 +163,7 @@ impl Approvals<'_> {
     }
 
     pub async fn verify(&self, tenant_id: &str, id: &str) -> Result<Verification, AppError> {
-        let stored = self
-            .stores
-            .approvals
-            .get(tenant_id, id)
-            .await?
-            .ok_or(AppError::NotFound("approval"))?;
+        let stored = self.stored(tenant_id, id).await?;
         let events = self.stores.approvals.events(tenant_id, id).await?;
         let mut chain = chain::verify(&events, &stored.last_event_hash);
         let replayed = replay_checked(&events);

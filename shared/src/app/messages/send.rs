@@ -29,13 +29,7 @@ impl Messages<'_> {
         if d.status != MessageStatus::Pending {
             return Ok(Outcome::Done);
         }
-        let a = self
-            .stores
-            .approvals
-            .get(&d.tenant_id, &d.approval_id)
-            .await?
-            .ok_or(AppError::NotFound("approval"))?
-            .approval;
+        let a = self.approvals().get(&d.tenant_id, &d.approval_id).await?;
         if a.status != Status::Pending || a.level != d.level {
             d.status = MessageStatus::Cancelled;
             d.next_retry_at = None;
@@ -201,13 +195,7 @@ impl Messages<'_> {
         let (Some(channel), Some(ts)) = (d.slack_channel.clone(), d.slack_ts.clone()) else {
             return Ok(Outcome::Done);
         };
-        let a = self
-            .stores
-            .approvals
-            .get(&d.tenant_id, &d.approval_id)
-            .await?
-            .ok_or(AppError::NotFound("approval"))?
-            .approval;
+        let a = self.approvals().get(&d.tenant_id, &d.approval_id).await?;
         let Some(slack) = self.channels.slack.as_ref() else {
             return Ok(Outcome::Permanent(
                 "the slack channel is not configured".into(),
