@@ -9,8 +9,9 @@ use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql;
 use greenlight::app::outbox::RunnerConfig;
 use greenlight::app::{App, FirstAdmin};
-use greenlight::config::{LocalConfig, redact_url};
-use greenlight::{local, telemetry};
+use greenlight::run::config::{LocalConfig, redact_url};
+use greenlight::run::local;
+use greenlight::telemetry;
 
 #[derive(Parser)]
 #[command(

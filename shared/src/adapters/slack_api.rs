@@ -9,8 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::config::SlackConfig;
 use crate::ports::{ChannelError, Posted, SlackApi};
+use crate::run::config::SlackConfig;
 
 /// Slack's own API; `GREENLIGHT_SLACK_API_URL` points elsewhere (tests, proxies).
 pub const DEFAULT_API_URL: &str = "https://slack.com/api";

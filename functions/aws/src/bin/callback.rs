@@ -3,6 +3,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
-    lambda_http::run(greenlight::handlers::api::callback_router(l.app, l.relay)).await
+    let l = greenlight::run::lambda::start().await?;
+    lambda_http::run(greenlight::run::handlers::api::callback_router(
+        l.app, l.relay,
+    ))
+    .await
 }

@@ -5,12 +5,12 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
+    let l = greenlight::run::lambda::start().await?;
     let app = &l.app;
     lambda_runtime::run(service_fn(
         |e: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
             Ok::<_, lambda_runtime::Error>(
-                greenlight::handlers::realtime::handle(app, e.payload).await,
+                greenlight::run::handlers::realtime::handle(app, e.payload).await,
             )
         },
     ))

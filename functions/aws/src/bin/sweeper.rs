@@ -5,10 +5,10 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
+    let l = greenlight::run::lambda::start().await?;
     let (app, relay) = (&l.app, &l.relay);
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| async move {
-        greenlight::handlers::sweeper::handle(app, relay)
+        greenlight::run::handlers::sweeper::handle(app, relay)
             .await
             .map_err(lambda_runtime::Error::from)
     }))

@@ -6,12 +6,13 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
+    let l = greenlight::run::lambda::start().await?;
     let (runner, relay, dead_letters) = (&l.runner, &l.relay, l.dead_letters.as_deref());
     lambda_runtime::run(service_fn(|e: LambdaEvent<SqsEvent>| async move {
-        let answer = greenlight::handlers::outbox::handle(runner, e.payload, dead_letters).await;
+        let answer =
+            greenlight::run::handlers::outbox::handle(runner, e.payload, dead_letters).await;
         // What the jobs changed (an executor's report, its webhooks) goes out now.
-        greenlight::handlers::relay_quietly(relay).await;
+        greenlight::run::handlers::relay_quietly(relay).await;
         Ok::<_, lambda_runtime::Error>(answer)
     }))
     .await

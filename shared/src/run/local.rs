@@ -8,16 +8,16 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::worker;
 use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::dev_mailbox::DevMailbox;
 use crate::adapters::http_sender::HttpSender;
-use crate::adapters::local_worker;
 use crate::adapters::slack_api;
 use crate::app::outbox::{JobRunner, RunnerConfig};
 use crate::app::{App, Channels, Ports, Stores, Timers};
-use crate::config::LocalConfig;
 use crate::domain::Lane;
 use crate::ports::{Clock, Ids, StoreError};
+use crate::run::config::LocalConfig;
 
 /// `webhooks_allow_private` lets webhook, callback and executor receivers on loopback and
 /// private networks through (the local server's default). Every channel writes to the
@@ -106,7 +106,7 @@ pub async fn start(
             lane: Lane::Main,
             ..config
         };
-        tasks.push(local_worker::spawn(
+        tasks.push(worker::spawn(
             app.clone(),
             JobRunner::new(app.clone(), main),
             stopped.clone(),
@@ -118,7 +118,7 @@ pub async fn start(
                 lane: Lane::Sends,
                 ..config
             };
-            tasks.push(local_worker::spawn(
+            tasks.push(worker::spawn(
                 app.clone(),
                 JobRunner::new(app.clone(), sends),
                 stopped.clone(),

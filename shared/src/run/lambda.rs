@@ -19,9 +19,9 @@ use crate::app::Channels;
 use crate::app::outbox::OutboxRelay;
 use crate::app::outbox::{JobRunner, RunnerConfig};
 use crate::app::{App, Ports, Timers};
-use crate::config::{ConfigError, SlackConfig, check_http_url, parse, redact_url};
 use crate::domain::TaskKind;
 use crate::ports::DeadLetters;
+use crate::run::config::{ConfigError, SlackConfig, check_http_url, parse, redact_url};
 
 /// Where the database is: a URL, or the cluster's host and the Secrets Manager secret
 /// (ARN or name) with its credentials (what the template passes).
