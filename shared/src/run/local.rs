@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -12,7 +13,6 @@ use super::worker;
 use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::dev_mailbox::DevMailbox;
 use crate::adapters::http_sender::HttpSender;
-use crate::adapters::slack_api;
 use crate::app::outbox::{JobRunner, RunnerConfig};
 use crate::app::{App, Channels, Ports, Stores, Timers};
 use crate::domain::Lane;
@@ -58,9 +58,13 @@ fn mailbox_channels(clock: Arc<dyn Clock>) -> Channels {
 /// configured, and the link-signing key kept in the database so links outlive restarts.
 pub async fn use_config(ports: &mut Ports, config: &LocalConfig) -> Result<(), StoreError> {
     ports.channels.public_url = config.public_url.clone();
-    if let Some(slack) = slack_api::from_config(&config.slack) {
-        ports.channels.slack = Some(slack);
-        ports.channels.slack_signing_secret = config.slack.signing_secret.clone();
+    let slack = &config.common.slack;
+    if let Some(api) = super::slack_api(slack) {
+        ports.channels.slack = Some(api);
+        ports.channels.slack_signing_secret = slack
+            .signing_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned());
     }
     let candidate: [u8; 32] = rand::random();
     let stored = ports

@@ -9,3 +9,18 @@ pub mod handlers;
 pub mod lambda;
 pub mod local;
 mod worker;
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+
+use crate::adapters::slack_api::SlackWebApi;
+use crate::ports::SlackApi;
+use config::SlackConfig;
+
+/// The Slack Web API when a bot token is configured.
+fn slack_api(config: &SlackConfig) -> Option<Arc<dyn SlackApi>> {
+    config.bot_token.as_ref().map(|token| {
+        Arc::new(SlackWebApi::new(&config.api_url, token.expose_secret())) as Arc<dyn SlackApi>
+    })
+}
