@@ -161,13 +161,12 @@ const SEND_WORKERS: usize = 4;
 /// How long in-flight requests get to finish once the server is asked to stop.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// How often the sweeper looks for requests whose timers never fired, and how late a
-/// request must be before it steps in (its own timer normally fires first).
+/// How often the local server looks for requests whose timers never fired and for
+/// expired sessions (the grace and the batch are the sweep's own).
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
-const SWEEP_GRACE_SECONDS: i64 = 30;
 
-/// The local stand-in for the `sweeper` function's one-minute schedule (deadlines whose
-/// timers were lost, expired sessions).
+/// The local stand-in for the `sweeper` function's schedule (deadlines whose timers
+/// were lost, expired sessions).
 fn spawn_sweeper(app: App, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
@@ -179,13 +178,8 @@ fn spawn_sweeper(app: App, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
             if *stop.borrow() {
                 return;
             }
-            let grace = chrono::Duration::seconds(SWEEP_GRACE_SECONDS);
-            if let Err(e) = app.approvals().sweep_overdue(grace, 500).await {
-                tracing::error!(error = %crate::telemetry::error_chain(&e), "sweep failed");
-            }
-            if let Err(e) = app.accounts().prune_sessions().await {
-                tracing::error!(error = %crate::telemetry::error_chain(&e), "pruning sessions failed");
-            }
+            // The sweep logs what failed itself, and the next tick tries again.
+            let _ = app.sweep().await;
         }
     })
 }
