@@ -1,10 +1,13 @@
 //! The AWS composition: what every Lambda function builds once per container, from its
-//! environment. The binaries in `functions/aws` call `Lambda::from_env` and then run
-//! one handler.
+//! environment, and the shapes of the functions' mains: each binary in `functions/aws`
+//! is one `serve…` call naming its handler.
 
 use std::sync::Arc;
 
+use lambda_runtime::{LambdaEvent, service_fn};
 use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::adapters::aws::email::SesEmail;
 use crate::adapters::aws::push::ApiGatewayPusher;
@@ -24,6 +27,7 @@ use crate::app::{App, Ports, Timers};
 use crate::domain::TaskKind;
 use crate::ports::DeadLetters;
 use crate::run::config::{ChannelsConfig, ConfigError, Database, LambdaConfig, SlackConfig};
+use crate::run::handlers::{HandlerError, relay_quietly};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -53,6 +57,51 @@ pub async fn start() -> Result<Lambda, StartError> {
     Lambda::from_env().await.inspect_err(|e| {
         tracing::error!(error = %crate::telemetry::error_chain(e), "the function cannot start");
     })
+}
+
+/// A function's whole life: the cold start, then `handle` on every event.
+pub async fn serve<E, R>(
+    handle: impl AsyncFn(&Lambda, E) -> Result<R, HandlerError>,
+) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    let lambda = start().await?;
+    let (lambda, handle) = (&lambda, &handle);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
+        handle(lambda, event.payload)
+            .await
+            .map_err(lambda_runtime::Error::from)
+    }))
+    .await
+}
+
+/// `serve` for the functions whose events change things: what an event wrote to the
+/// outbox (a message's webhooks, an escalation's timers, an executor's report) is
+/// relayed before the invocation returns, since nothing runs after.
+pub async fn serve_relaying<E, R>(
+    handle: impl AsyncFn(&Lambda, E) -> Result<R, HandlerError>,
+) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    serve(async |lambda: &Lambda, event: E| {
+        let answer = handle(lambda, event).await;
+        relay_quietly(&lambda.relay).await;
+        answer
+    })
+    .await
+}
+
+/// The HTTP functions' life: the cold start, then `router` (which relays after each
+/// change itself) serves every request.
+pub async fn serve_http(
+    router: impl FnOnce(Lambda) -> axum::Router,
+) -> Result<(), lambda_runtime::Error> {
+    let lambda = start().await?;
+    lambda_http::run(router(lambda)).await
 }
 
 impl Lambda {
