@@ -2,7 +2,8 @@
 //!
 //! `domain` is pure (no I/O, no async); `app` holds the use-cases over the traits in
 //! `ports`; `adapters` implement those ports for one technology each; `http` holds the
-//! axum routers that the local server and the Lambda functions both serve.
+//! axum routers that the local server and the Lambda functions both serve; `run` composes
+//! them all, as the local server or as one Lambda function.
 
 /// `ALL`, `as_str` and `parse` for an enum stored as text: each name written once.
 macro_rules! text_enum {
@@ -22,14 +23,9 @@ macro_rules! text_enum {
 
 pub mod adapters;
 pub mod app;
-pub mod config;
 pub mod domain;
-#[cfg(feature = "aws")]
-pub mod handlers;
 pub mod http;
-#[cfg(feature = "aws")]
-pub mod lambda;
-pub mod local;
 pub mod ports;
+pub mod run;
 pub mod telemetry;
 pub mod templates;

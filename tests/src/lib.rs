@@ -11,8 +11,8 @@ use greenlight::adapters::sql;
 use greenlight::app::outbox::{JobRunner, RunnerConfig};
 use greenlight::app::{App, Ports, Stores, Timers};
 use greenlight::domain::{Lane, TaskKind};
-use greenlight::local::{self, Running};
 use greenlight::ports::Clock;
+use greenlight::run::local::{self, Running};
 use serde_json::{Value, json};
 use sqlx::Connection;
 

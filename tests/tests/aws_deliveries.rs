@@ -8,7 +8,7 @@ use std::sync::Arc;
 use greenlight::adapters::aws::email::SesEmail;
 use greenlight::adapters::aws::sms::SnsSms;
 use greenlight::adapters::slack_api::SlackWebApi;
-use greenlight::handlers::{HandlerError, delivery};
+use greenlight::run::handlers::{HandlerError, delivery};
 use greenlight_tests::slack::SlackServer;
 use greenlight_tests::{Backend, approval_body, aws, greenlight, spawn_app_configured};
 use serde_json::{Value, json};

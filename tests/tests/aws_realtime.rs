@@ -11,8 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use greenlight::adapters::aws::push::ApiGatewayPusher;
-use greenlight::handlers::realtime;
 use greenlight::ports::Pusher;
+use greenlight::run::handlers::realtime;
 use greenlight_tests::{Backend, TestApp, approval_body, aws, greenlight, spawn_app_configured};
 use serde_json::{Value, json};
 

@@ -12,7 +12,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::Duration;
 use greenlight::adapters::aws::timers::{AwsTimers, AwsTimersConfig};
 use greenlight::app::Timers;
-use greenlight::handlers::timeout;
+use greenlight::run::handlers::timeout;
 use greenlight_tests::{Backend, TestApp, approval_body, aws, greenlight, spawn_app_with_timers};
 use serde_json::{Value, json};
 
@@ -297,7 +297,7 @@ async fn a_schedule_firing_early_hands_over_to_the_delay_queue_and_then_times_ou
     assert!(
         matches!(
             timeout::handle(&app.app, json!({"hello": "world"}), None).await,
-            Err(greenlight::handlers::HandlerError::Malformed(_))
+            Err(greenlight::run::handlers::HandlerError::Malformed(_))
         ),
         "an unknown Scheduler input is refused as malformed"
     );

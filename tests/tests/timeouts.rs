@@ -120,7 +120,7 @@ async fn unknown_jobs_are_buried_not_retried_forever(backend: Backend) {
 async fn the_local_worker_applies_a_one_second_timeout(backend: Backend) {
     let url = fresh_database(backend).await;
     let stores = greenlight::adapters::sql::connect(&url, 10).await.unwrap();
-    let app = greenlight::app::App::new(greenlight::local::compose(
+    let app = greenlight::app::App::new(greenlight::run::local::compose(
         &stores,
         Arc::new(SystemClock),
         Arc::new(UuidIds),
@@ -133,7 +133,7 @@ async fn the_local_worker_applies_a_one_second_timeout(backend: Backend) {
         .unwrap()
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = greenlight::local::start(app, listener, Some(RunnerConfig::default()))
+    let running = greenlight::run::local::start(app, listener, Some(RunnerConfig::default()))
         .await
         .unwrap();
     let http = reqwest::Client::new();

@@ -675,7 +675,7 @@ async fn a_slow_receiver_holds_up_no_one() {
     use greenlight::app::outbox::RunnerConfig;
 
     let stores = greenlight_tests::fresh_stores(Backend::Sqlite).await;
-    let app = greenlight::app::App::new(greenlight::local::compose(
+    let app = greenlight::app::App::new(greenlight::run::local::compose(
         &stores,
         Arc::new(SystemClock),
         Arc::new(UuidIds),
@@ -688,9 +688,10 @@ async fn a_slow_receiver_holds_up_no_one() {
         .unwrap()
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = greenlight::local::start(app.clone(), listener, Some(RunnerConfig::default()))
-        .await
-        .unwrap();
+    let running =
+        greenlight::run::local::start(app.clone(), listener, Some(RunnerConfig::default()))
+            .await
+            .unwrap();
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
     let (slow, fast) = (Receiver::start().await, Receiver::start().await);

@@ -299,7 +299,7 @@ fn signed_interaction(id: &str, delivery_id: &str) -> Value {
 async fn every_function_answers_its_sample_events() {
     let db = fresh_database(Backend::Postgres).await;
     let stores = greenlight::adapters::sql::connect(&db, 2).await.unwrap();
-    let local = greenlight::app::App::new(greenlight::local::compose(
+    let local = greenlight::app::App::new(greenlight::run::local::compose(
         &stores,
         Arc::new(greenlight::adapters::clock::SystemClock),
         Arc::new(greenlight::adapters::ids::UuidIds),

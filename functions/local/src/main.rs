@@ -9,8 +9,10 @@ use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql;
 use greenlight::app::outbox::RunnerConfig;
 use greenlight::app::{App, FirstAdmin};
-use greenlight::config::{LocalConfig, redact_url};
-use greenlight::{local, telemetry};
+use greenlight::run::config::{LocalConfig, redact_url};
+use greenlight::run::local;
+use greenlight::telemetry;
+use secrecy::ExposeSecret;
 
 #[derive(Parser)]
 #[command(
@@ -90,19 +92,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init(|k| std::env::var(k).ok());
     let config = LocalConfig::from_env()?;
-    let stores = sql::connect(&config.database_url, config.max_connections)
+    let database_url = config.database_url.expose_secret();
+    let stores = sql::connect(database_url, config.common.max_connections)
         .await
-        .with_context(|| {
-            format!(
-                "cannot open the database {}",
-                redact_url(&config.database_url)
-            )
-        })?;
+        .with_context(|| format!("cannot open the database {}", redact_url(database_url)))?;
     let mut ports = local::compose(
         &stores,
         Arc::new(SystemClock),
         Arc::new(UuidIds),
-        config.webhooks_allow_private,
+        config.common.webhooks_allow_private,
     );
     local::use_config(&mut ports, &config)
         .await
@@ -113,12 +111,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             let fresh_key = app
                 .accounts()
-                .ensure_default_tenant(config.api_key.as_deref())
+                .ensure_default_tenant(config.api_key.as_ref().map(ExposeSecret::expose_secret))
                 .await?;
             let (admin_email, admin_password) = config
                 .admin
                 .as_ref()
-                .map(|(e, p)| (e.as_str(), p.as_str()))
+                .map(|a| (a.email.as_str(), a.password.expose_secret()))
                 .unzip();
             let first_admin = app
                 .accounts().ensure_first_admin(admin_email, admin_password)
@@ -129,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {} (GREENLIGHT_BIND)", config.bind))?;
             let app_outbox = app.channels.mailbox.is_some();
             let running = local::start(app, listener, Some(RunnerConfig::default())).await?;
-            tracing::info!(addr = %running.addr, database = %redact_url(&config.database_url), "greenlight listening");
+            tracing::info!(addr = %running.addr, database = %redact_url(database_url), "greenlight listening");
             println!("Greenlight is running at http://{}", running.addr);
             println!("  API:     http://{}/v1/approvals", running.addr);
             println!("  OpenAPI: http://{}/v1/openapi.json", running.addr);

@@ -7,6 +7,5 @@ pub mod clock;
 pub mod dev_mailbox;
 pub mod http_sender;
 pub mod ids;
-pub mod local_worker;
 pub mod slack_api;
 pub mod sql;

@@ -3,13 +3,11 @@
 //! later" (rate limits, Slack's own failures) or "will never work" (bad token, unknown
 //! channel, missing scope), which fails the delivery with Slack's reason.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::config::SlackConfig;
 use crate::ports::{ChannelError, Posted, SlackApi};
 
 /// Slack's own API; `GREENLIGHT_SLACK_API_URL` points elsewhere (tests, proxies).
@@ -17,14 +15,6 @@ pub const DEFAULT_API_URL: &str = "https://slack.com/api";
 
 /// How long a rate-limited call waits when Slack does not say.
 const DEFAULT_RETRY_AFTER: u64 = 30;
-
-/// The Slack Web API when a bot token is configured.
-pub fn from_config(config: &SlackConfig) -> Option<Arc<dyn SlackApi>> {
-    config
-        .bot_token
-        .as_deref()
-        .map(|token| Arc::new(SlackWebApi::new(&config.api_url, token)) as Arc<dyn SlackApi>)
-}
 
 pub struct SlackWebApi {
     http: reqwest::Client,

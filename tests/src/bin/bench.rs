@@ -328,18 +328,26 @@ async fn bench_deliveries(backend: Backend, args: &Args) -> anyhow::Result<Value
 /// port 0; returns it, the running server and an API key.
 async fn start_local(
     backend: Backend,
-) -> anyhow::Result<(greenlight::app::App, greenlight::local::Running, String)> {
+) -> anyhow::Result<(
+    greenlight::app::App,
+    greenlight::run::local::Running,
+    String,
+)> {
     start_configured(backend, |_| {}).await
 }
 
 async fn start_configured(
     backend: Backend,
     configure: impl FnOnce(&mut greenlight::app::Ports),
-) -> anyhow::Result<(greenlight::app::App, greenlight::local::Running, String)> {
+) -> anyhow::Result<(
+    greenlight::app::App,
+    greenlight::run::local::Running,
+    String,
+)> {
     let url = fresh_database(backend).await;
     let stores = greenlight::adapters::sql::connect(&url, 20).await?;
     let mut ports =
-        greenlight::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
+        greenlight::run::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
     configure(&mut ports);
     let app = greenlight::app::App::new(ports);
     let key = app
@@ -349,7 +357,7 @@ async fn start_configured(
         .ok_or_else(|| anyhow::anyhow!("no key"))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let running =
-        greenlight::local::start(app.clone(), listener, Some(RunnerConfig::default())).await?;
+        greenlight::run::local::start(app.clone(), listener, Some(RunnerConfig::default())).await?;
     Ok((app, running, key))
 }
 

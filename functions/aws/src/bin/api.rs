@@ -1,7 +1,8 @@
 //! The api function: API Gateway HTTP API → the same router as the local server.
 
+use greenlight::run::{handlers::api, lambda};
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
-    lambda_http::run(greenlight::handlers::api::router(l.app, l.relay)).await
+    lambda::serve_http(|l| api::router(l.app, l.relay)).await
 }

@@ -1,8 +1,9 @@
 //! The callback function, behind its Lambda function URL: Slack's interactivity calls
 //! (buttons, the modal) and the approval-link pages of emails and text messages.
 
+use greenlight::run::{handlers::api, lambda};
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
-    lambda_http::run(greenlight::handlers::api::callback_router(l.app, l.relay)).await
+    lambda::serve_http(|l| api::callback_router(l.app, l.relay)).await
 }

@@ -2,18 +2,12 @@
 //! sent, and updated once answered) and SES's bounce, complaint and delivery reports
 //! from EventBridge.
 
-use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
+use greenlight::run::{handlers::delivery, lambda};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
-    let (runner, relay, dead_letters) = (&l.runner, &l.relay, l.dead_letters.as_deref());
-    lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| async move {
-        let answer = greenlight::handlers::delivery::handle(runner, e.payload, dead_letters).await;
-        // What the messages recorded (their events' webhooks, Slack updates) goes out now.
-        greenlight::handlers::relay_quietly(relay).await;
-        answer.map_err(lambda_runtime::Error::from)
-    }))
+    lambda::serve_relaying(async |l, event| {
+        delivery::handle(&l.runner, event, l.dead_letters.as_deref()).await
+    })
     .await
 }

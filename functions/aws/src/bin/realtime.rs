@@ -1,18 +1,8 @@
 //! The realtime function: the live stream's WebSocket API ($connect, $disconnect).
 
-use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use lambda_runtime::{LambdaEvent, service_fn};
+use greenlight::run::{handlers::realtime, lambda};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
-    let app = &l.app;
-    lambda_runtime::run(service_fn(
-        |e: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
-            Ok::<_, lambda_runtime::Error>(
-                greenlight::handlers::realtime::handle(app, e.payload).await,
-            )
-        },
-    ))
-    .await
+    lambda::serve(async |l, event| Ok(realtime::handle(&l.app, event).await)).await
 }

@@ -1,16 +1,10 @@
 //! The sweeper function: every minute, lost deadlines and due outbox jobs.
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use greenlight::run::{handlers::sweeper, lambda};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
-    let (app, relay) = (&l.app, &l.relay);
-    lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| async move {
-        greenlight::handlers::sweeper::handle(app, relay)
-            .await
-            .map_err(lambda_runtime::Error::from)
-    }))
-    .await
+    // The schedule's event says nothing the sweep needs.
+    lambda::serve(async |l, _: Value| sweeper::handle(&l.app, &l.relay).await).await
 }

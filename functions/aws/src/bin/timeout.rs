@@ -1,17 +1,11 @@
 //! The timeout function: timers from EventBridge Scheduler and the SQS delay queue.
 
-use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
+use greenlight::run::{handlers::timeout, lambda};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let l = greenlight::lambda::start().await?;
-    let (app, relay, dead_letters) = (&l.app, &l.relay, l.dead_letters.as_deref());
-    lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| async move {
-        let answer = greenlight::handlers::timeout::handle(app, e.payload, dead_letters).await;
-        // What the timer changed (an escalation's timers, its webhooks) goes out now.
-        greenlight::handlers::relay_quietly(relay).await;
-        answer.map_err(lambda_runtime::Error::from)
-    }))
+    lambda::serve_relaying(async |l, event| {
+        timeout::handle(&l.app, event, l.dead_letters.as_deref()).await
+    })
     .await
 }

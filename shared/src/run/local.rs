@@ -4,20 +4,20 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::worker;
 use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::dev_mailbox::DevMailbox;
 use crate::adapters::http_sender::HttpSender;
-use crate::adapters::local_worker;
-use crate::adapters::slack_api;
 use crate::app::outbox::{JobRunner, RunnerConfig};
 use crate::app::{App, Channels, Ports, Stores, Timers};
-use crate::config::LocalConfig;
 use crate::domain::Lane;
 use crate::ports::{Clock, Ids, StoreError};
+use crate::run::config::LocalConfig;
 
 /// `webhooks_allow_private` lets webhook, callback and executor receivers on loopback and
 /// private networks through (the local server's default). Every channel writes to the
@@ -58,9 +58,13 @@ fn mailbox_channels(clock: Arc<dyn Clock>) -> Channels {
 /// configured, and the link-signing key kept in the database so links outlive restarts.
 pub async fn use_config(ports: &mut Ports, config: &LocalConfig) -> Result<(), StoreError> {
     ports.channels.public_url = config.public_url.clone();
-    if let Some(slack) = slack_api::from_config(&config.slack) {
-        ports.channels.slack = Some(slack);
-        ports.channels.slack_signing_secret = config.slack.signing_secret.clone();
+    let slack = &config.common.slack;
+    if let Some(api) = super::slack_api(slack) {
+        ports.channels.slack = Some(api);
+        ports.channels.slack_signing_secret = slack
+            .signing_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned());
     }
     let candidate: [u8; 32] = rand::random();
     let stored = ports
@@ -106,7 +110,7 @@ pub async fn start(
             lane: Lane::Main,
             ..config
         };
-        tasks.push(local_worker::spawn(
+        tasks.push(worker::spawn(
             app.clone(),
             JobRunner::new(app.clone(), main),
             stopped.clone(),
@@ -118,7 +122,7 @@ pub async fn start(
                 lane: Lane::Sends,
                 ..config
             };
-            tasks.push(local_worker::spawn(
+            tasks.push(worker::spawn(
                 app.clone(),
                 JobRunner::new(app.clone(), sends),
                 stopped.clone(),
@@ -157,13 +161,12 @@ const SEND_WORKERS: usize = 4;
 /// How long in-flight requests get to finish once the server is asked to stop.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// How often the sweeper looks for requests whose timers never fired, and how late a
-/// request must be before it steps in (its own timer normally fires first).
+/// How often the local server looks for requests whose timers never fired and for
+/// expired sessions (the grace and the batch are the sweep's own).
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
-const SWEEP_GRACE_SECONDS: i64 = 30;
 
-/// The local stand-in for the `sweeper` function's one-minute schedule (deadlines whose
-/// timers were lost, expired sessions).
+/// The local stand-in for the `sweeper` function's schedule (deadlines whose timers
+/// were lost, expired sessions).
 fn spawn_sweeper(app: App, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
@@ -175,13 +178,8 @@ fn spawn_sweeper(app: App, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
             if *stop.borrow() {
                 return;
             }
-            let grace = chrono::Duration::seconds(SWEEP_GRACE_SECONDS);
-            if let Err(e) = app.approvals().sweep_overdue(grace, 500).await {
-                tracing::error!(error = %crate::telemetry::error_chain(&e), "sweep failed");
-            }
-            if let Err(e) = app.accounts().prune_sessions().await {
-                tracing::error!(error = %crate::telemetry::error_chain(&e), "pruning sessions failed");
-            }
+            // The sweep logs what failed itself, and the next tick tries again.
+            let _ = app.sweep().await;
         }
     })
 }

@@ -8,16 +8,12 @@ use super::HandlerError;
 use crate::app::App;
 use crate::app::outbox::OutboxRelay;
 
-/// How late a pending request must be before the sweeper expires it in place of its
-/// timer (which normally lands within seconds).
-const GRACE_SECONDS: i64 = 60;
-
 pub async fn handle(app: &App, relay: &OutboxRelay) -> Result<Value, HandlerError> {
-    let expired = app
-        .approvals()
-        .sweep_overdue(chrono::Duration::seconds(GRACE_SECONDS), 500)
-        .await?;
+    let swept = app.sweep().await?;
     let relayed = relay.relay_due().await?;
-    let sessions = app.accounts().prune_sessions().await?;
-    Ok(json!({"expired": expired, "relayed": relayed, "sessionsForgotten": sessions}))
+    Ok(json!({
+        "expired": swept.expired,
+        "relayed": relayed,
+        "sessionsForgotten": swept.sessions_forgotten,
+    }))
 }

@@ -1,5 +1,5 @@
-//! What each Lambda function does with the events its trigger hands it. The binaries in
-//! `functions/` only build the adapters and call one of these.
+//! What each Lambda function does with the events its trigger hands it. Each binary in
+//! `functions/aws` hands one of these to a `run::lambda::serve…`.
 
 pub mod api;
 pub mod delivery;

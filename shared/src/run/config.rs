@@ -1,0 +1,165 @@
+//! Configuration from the environment, typed, with an error that names the variable.
+//! The settings both compositions read are one `Common`, checked once; secrets are
+//! `SecretString`s, so no `Debug` or log line shows them.
+
+#[cfg(feature = "aws")]
+mod lambda;
+mod local;
+
+use secrecy::SecretString;
+
+#[cfg(feature = "aws")]
+pub use lambda::{ChannelsConfig, Database, DatabaseSecret, LambdaConfig};
+pub use local::{Admin, LocalConfig};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{name}={value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+/// The settings the local server and the Lambda functions share; only some defaults
+/// differ (see `Defaults`).
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// `GREENLIGHT_DB_MAX_CONNECTIONS`, at least 1.
+    pub max_connections: u32,
+    /// `GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE`: webhook, callback and executor receivers on
+    /// loopback and private networks are allowed.
+    pub webhooks_allow_private: bool,
+    pub slack: SlackConfig,
+}
+
+/// Where the local server and the functions differ on the common settings: a function
+/// container serves one event at a time, and only the local server trusts its network.
+pub(crate) struct Defaults {
+    pub max_connections: u32,
+    pub webhooks_allow_private: bool,
+}
+
+impl Common {
+    pub(crate) fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+        defaults: Defaults,
+    ) -> Result<Self, ConfigError> {
+        let max_connections = parse(
+            lookup,
+            "GREENLIGHT_DB_MAX_CONNECTIONS",
+            defaults.max_connections,
+        )?;
+        if max_connections == 0 {
+            return Err(ConfigError {
+                name: "GREENLIGHT_DB_MAX_CONNECTIONS",
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(Self {
+            max_connections,
+            webhooks_allow_private: parse(
+                lookup,
+                "GREENLIGHT_WEBHOOKS_ALLOW_PRIVATE",
+                defaults.webhooks_allow_private,
+            )?,
+            slack: SlackConfig::from_lookup(lookup)?,
+        })
+    }
+}
+
+/// Slack, when configured: without a bot token messages go to the dev mailbox (the
+/// local server) or the Slack channel is off (Lambda).
+#[derive(Debug, Clone, Default)]
+pub struct SlackConfig {
+    /// `GREENLIGHT_SLACK_BOT_TOKEN`.
+    pub bot_token: Option<SecretString>,
+    /// `GREENLIGHT_SLACK_SIGNING_SECRET`.
+    pub signing_secret: Option<SecretString>,
+    /// `GREENLIGHT_SLACK_API_URL`, default Slack's own.
+    pub api_url: String,
+}
+
+impl SlackConfig {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let api_url = non_blank(lookup, "GREENLIGHT_SLACK_API_URL")
+            .unwrap_or_else(|| crate::adapters::slack_api::DEFAULT_API_URL.to_owned());
+        let api_url = base_url("GREENLIGHT_SLACK_API_URL", api_url)?;
+        let bot_token = non_blank(lookup, "GREENLIGHT_SLACK_BOT_TOKEN");
+        let signing_secret = non_blank(lookup, "GREENLIGHT_SLACK_SIGNING_SECRET");
+        if bot_token.is_some() && signing_secret.is_none() {
+            return Err(ConfigError {
+                name: "GREENLIGHT_SLACK_SIGNING_SECRET",
+                value: String::new(),
+                reason: "must be set with GREENLIGHT_SLACK_BOT_TOKEN, to check Slack's calls"
+                    .into(),
+            });
+        }
+        Ok(Self {
+            bot_token: bot_token.map(SecretString::from),
+            signing_secret: signing_secret.map(SecretString::from),
+            api_url,
+        })
+    }
+}
+
+/// A variable's value unless it is unset or blank.
+fn non_blank(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name).filter(|v| !v.trim().is_empty())
+}
+
+/// An absolute http(s) URL, without a final `/` (links and API paths are appended).
+fn base_url(name: &'static str, value: String) -> Result<String, ConfigError> {
+    match url::Url::parse(&value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(value.trim_end_matches('/').to_owned())
+        }
+        _ => Err(ConfigError {
+            name,
+            value,
+            reason: "must be an absolute http:// or https:// URL".into(),
+        }),
+    }
+}
+
+/// `GREENLIGHT_DATABASE_URL` when it starts with one of `schemes`; the error shows it
+/// without its password.
+fn database_url(url: String, schemes: &[&str], reason: &str) -> Result<SecretString, ConfigError> {
+    if schemes.iter().any(|s| url.starts_with(s)) {
+        return Ok(url.into());
+    }
+    Err(ConfigError {
+        name: "GREENLIGHT_DATABASE_URL",
+        value: redact_url(&url),
+        reason: reason.into(),
+    })
+}
+
+/// Hides a password in a database URL, for logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match lookup(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            value: v.clone(),
+            reason: e.to_string(),
+        }),
+    }
+}

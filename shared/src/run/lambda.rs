@@ -1,0 +1,197 @@
+//! The AWS composition: what every Lambda function builds once per container, from its
+//! environment, and the shapes of the functions' mains: each binary in `functions/aws`
+//! is one `serve…` call naming its handler.
+
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::adapters::aws::email::SesEmail;
+use crate::adapters::aws::push::ApiGatewayPusher;
+use crate::adapters::aws::relay::{SqsDeadLetters, SqsRelay};
+use crate::adapters::aws::secrets;
+use crate::adapters::aws::sms::SnsSms;
+use crate::adapters::aws::timers::AwsTimers;
+use crate::adapters::changes::BroadcastFeed;
+use crate::adapters::clock::SystemClock;
+use crate::adapters::http_sender::HttpSender;
+use crate::adapters::ids::UuidIds;
+use crate::adapters::sql;
+use crate::app::Channels;
+use crate::app::outbox::OutboxRelay;
+use crate::app::outbox::{JobRunner, RunnerConfig};
+use crate::app::{App, Ports, Timers};
+use crate::domain::TaskKind;
+use crate::ports::DeadLetters;
+use crate::run::config::{ChannelsConfig, ConfigError, Database, LambdaConfig, SlackConfig};
+use crate::run::handlers::{HandlerError, relay_quietly};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("database credentials: {0}")]
+    Credentials(String),
+    #[error("database")]
+    Store(#[from] crate::ports::StoreError),
+}
+
+/// What a function container holds between invocations.
+#[derive(Clone)]
+pub struct Lambda {
+    pub app: App,
+    pub relay: OutboxRelay,
+    pub runner: JobRunner,
+    pub dead_letters: Option<Arc<dyn DeadLetters>>,
+}
+
+/// A function's cold start: logs as Lambda asks (`AWS_LAMBDA_LOG_LEVEL`,
+/// `AWS_LAMBDA_LOG_FORMAT`), then everything built from the environment. A bad setting
+/// is logged with the variable's name and ends the start, which Lambda reports as an
+/// init error.
+pub async fn start() -> Result<Lambda, StartError> {
+    crate::telemetry::init(|k| std::env::var(k).ok());
+    Lambda::from_env().await.inspect_err(|e| {
+        tracing::error!(error = %crate::telemetry::error_chain(e), "the function cannot start");
+    })
+}
+
+/// A function's whole life: the cold start, then `handle` on every event.
+pub async fn serve<E, R>(
+    handle: impl AsyncFn(&Lambda, E) -> Result<R, HandlerError>,
+) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    let lambda = start().await?;
+    let (lambda, handle) = (&lambda, &handle);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
+        handle(lambda, event.payload)
+            .await
+            .map_err(lambda_runtime::Error::from)
+    }))
+    .await
+}
+
+/// `serve` for the functions whose events change things: what an event wrote to the
+/// outbox (a message's webhooks, an escalation's timers, an executor's report) is
+/// relayed before the invocation returns, since nothing runs after.
+pub async fn serve_relaying<E, R>(
+    handle: impl AsyncFn(&Lambda, E) -> Result<R, HandlerError>,
+) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    serve(async |lambda: &Lambda, event: E| {
+        let answer = handle(lambda, event).await;
+        relay_quietly(&lambda.relay).await;
+        answer
+    })
+    .await
+}
+
+/// The HTTP functions' life: the cold start, then `router` (which relays after each
+/// change itself) serves every request.
+pub async fn serve_http(
+    router: impl FnOnce(Lambda) -> axum::Router,
+) -> Result<(), lambda_runtime::Error> {
+    let lambda = start().await?;
+    lambda_http::run(router(lambda)).await
+}
+
+impl Lambda {
+    /// Builds everything from the environment. Migrations run here, at each cold start:
+    /// applied ones are skipped, and PostgreSQL's advisory lock keeps two starting
+    /// containers from running the same one.
+    pub async fn from_env() -> Result<Self, StartError> {
+        let config = LambdaConfig::from_env()?;
+        let sdk = crate::adapters::aws::config_loader().load().await;
+        Self::compose(&config, &sdk).await
+    }
+
+    pub async fn compose(
+        config: &LambdaConfig,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, StartError> {
+        let url = match &config.database {
+            Database::Url(u) => u.clone(),
+            Database::Secret(s) => secrets::database_url(sdk, &s.arn, &s.host, s.port, &s.name)
+                .await
+                .map_err(StartError::Credentials)?
+                .into(),
+        };
+        let stores = sql::connect(url.expose_secret(), config.common.max_connections).await?;
+        let clock = Arc::new(SystemClock);
+        let app = App::new(Ports {
+            stores,
+            clock: clock.clone(),
+            ids: Arc::new(UuidIds),
+            changes: Arc::new(BroadcastFeed::new()),
+            timers: Timers::External(Arc::new(AwsTimers::new(sdk, config.timers.clone(), clock))),
+            sender: Arc::new(HttpSender::new(config.common.webhooks_allow_private)),
+            pusher: config
+                .websocket_endpoint
+                .as_deref()
+                .map(|e| Arc::new(ApiGatewayPusher::new(sdk, e)) as Arc<dyn crate::ports::Pusher>),
+            channels: channels(&config.channels, &config.common.slack, sdk).await?,
+        });
+        let mut queues = SqsRelay::new(sdk, &config.outbox_queue_url);
+        if let Some(url) = &config.delivery_queue_url {
+            queues = queues.route(TaskKind::is_message, url);
+        }
+        let relay = OutboxRelay::new(app.clone(), Arc::new(queues));
+        let runner = JobRunner::new(app.clone(), RunnerConfig::default());
+        let dead_letters = config
+            .dead_letter_queue_url
+            .as_deref()
+            .map(|url| Arc::new(SqsDeadLetters::new(sdk, url)) as Arc<dyn DeadLetters>);
+        Ok(Self {
+            app,
+            relay,
+            runner,
+            dead_letters,
+        })
+    }
+}
+
+/// The channels the configuration turns on; secrets are read once per container.
+async fn channels(
+    c: &ChannelsConfig,
+    slack: &SlackConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Channels, StartError> {
+    let link_key = secrets::secret_text(sdk, &c.link_secret_arn)
+        .await
+        .map_err(StartError::Credentials)?;
+    let mut slack = slack.clone();
+    if slack.bot_token.is_none()
+        && let Some(arn) = &c.slack_secret_arn
+    {
+        let s = secrets::slack_secret(sdk, arn)
+            .await
+            .map_err(StartError::Credentials)?;
+        if !s.bot_token.is_empty() && !s.signing_secret.is_empty() {
+            slack.bot_token = Some(s.bot_token.into());
+            slack.signing_secret = Some(s.signing_secret.into());
+        }
+    }
+    Ok(Channels {
+        slack: super::slack_api(&slack),
+        email: c.email_from.as_deref().map(|from| {
+            Arc::new(SesEmail::new(sdk, from, c.ses_configuration_set.clone()))
+                as Arc<dyn crate::ports::EmailSender>
+        }),
+        sms: c
+            .sms_enabled
+            .then(|| Arc::new(SnsSms::new(sdk)) as Arc<dyn crate::ports::SmsSender>),
+        slack_signing_secret: slack.signing_secret.map(|s| s.expose_secret().to_owned()),
+        link_secret: Arc::from(link_key.into_bytes()),
+        public_url: c.public_url.clone().unwrap_or_default(),
+        mailbox: None,
+    })
+}
