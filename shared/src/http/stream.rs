@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 
 use super::Problem;
 use super::extract::Authed;
+use super::problem::{ApiCall, BadQuery};
 use crate::app::webhooks::event_message;
 use crate::app::{App, AppError, StreamFilter};
 use crate::domain::Event;
@@ -36,9 +37,14 @@ pub struct StreamParams {
     approval_id: Option<String>,
     /// Only events of requests from this agent.
     agent_id: Option<String>,
-    /// Comma-separated event types or patterns (`approval.*`).
+    /// Comma-separated event types or patterns (`approval.*`, `*`), at most 50, each at
+    /// most 100 characters before its `.*`.
+    #[param(
+        pattern = r"^\s*(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)?\s*(,\s*(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)?\s*)*$"
+    )]
     types: Option<String>,
     /// Where to resume, for clients that cannot send the `Last-Event-ID` header.
+    #[param(pattern = r"^[0-9]{1,18}$")]
     last_event_id: Option<String>,
 }
 
@@ -137,11 +143,20 @@ impl Reader {
     }
 }
 
+/// A message id as the stream writes them: 1 to 18 digits, nothing else.
+fn position(id: &str) -> Option<i64> {
+    (!id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
 #[utoipa::path(get, path = "/v1/stream", tag = "approvals", params(StreamParams,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event (the `id` of the last message received)")),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = r"^[0-9]{1,18}$",
+            description = "Resume after this event (the `id` of the last message received); wins over `lastEventId`")),
     responses(
-        (status = 200, description = "text/event-stream: one message per event: `id` (the position to resume from), `event` (the type) and `data` (the webhook body: `{type, timestamp, data: {event, approval}}`)"),
-        (status = 401, body = Problem), (status = 422, body = Problem)),
+        (status = 200, description = "One message per event: `id` (the position to resume from), `event` (the type) and `data` (the webhook body: `{type, timestamp, data: {event, approval}}`)",
+            content_type = "text/event-stream", body = String),
+        BadQuery, ApiCall),
     security(("bearer" = [])))]
 pub async fn stream(
     State(app): State<App>,
@@ -157,14 +172,9 @@ pub async fn stream(
     // Subscribed before the first read, so nothing committed in between is missed.
     let changes = app.changes.subscribe();
     let cursor = match resume {
-        Some(id) => id
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| {
-                AppError::invalid("Last-Event-ID", "the id of a message of this stream")
-            })?,
+        Some(id) => position(&id).ok_or_else(|| {
+            AppError::invalid("Last-Event-ID", "the id of a message of this stream")
+        })?,
         None => app.approvals.feed_head().await.map_err(AppError::from)?,
     };
     let filter = StreamFilter::parse(p.approval_id, p.agent_id, p.types.as_deref())?;
