@@ -11,7 +11,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
 use super::extract::Authed;
@@ -38,14 +38,30 @@ pub struct StreamParams {
     /// Only events of requests from this agent.
     agent_id: Option<String>,
     /// Comma-separated event types or patterns (`approval.*`, `*`), at most 50, each at
-    /// most 100 characters before its `.*`.
-    #[param(
-        pattern = r"^\s*(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)?\s*(,\s*(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)?\s*)*$"
-    )]
+    /// most 100 characters before its `.*`; blank is every type.
     types: Option<String>,
     /// Where to resume, for clients that cannot send the `Last-Event-ID` header.
     #[param(pattern = r"^[0-9]{1,18}$")]
     last_event_id: Option<String>,
+}
+
+/// One message of the stream.
+#[derive(Debug, ToSchema)]
+pub struct StreamMessage {
+    /// The event's position in the log: send it back as `Last-Event-ID` to resume after
+    /// it.
+    #[schema(pattern = "^[0-9]+$")]
+    id: String,
+    /// The event type.
+    event: String,
+    /// The webhook body as JSON: `{type, timestamp, data: {event, approval}}`.
+    data: String,
+}
+
+impl From<StreamMessage> for SseEvent {
+    fn from(m: StreamMessage) -> Self {
+        SseEvent::default().id(m.id).event(m.event).data(m.data)
+    }
 }
 
 struct Reader {
@@ -91,11 +107,12 @@ impl Reader {
     async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
         loop {
             if let Some((pos, e)) = self.ready.pop_front() {
-                let message = SseEvent::default()
-                    .id(pos.to_string())
-                    .event(e.event_type.clone())
-                    .data(event_message(&e).to_string());
-                return Some((Ok(message), self));
+                let message = StreamMessage {
+                    id: pos.to_string(),
+                    event: e.event_type.clone(),
+                    data: event_message(&e).to_string(),
+                };
+                return Some((Ok(message.into()), self));
             }
             let read = match self.settle().await {
                 Ok(()) if self.settled > self.cursor => {
@@ -154,8 +171,8 @@ fn position(id: &str) -> Option<i64> {
         ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = r"^[0-9]{1,18}$",
             description = "Resume after this event (the `id` of the last message received); wins over `lastEventId`")),
     responses(
-        (status = 200, description = "One message per event: `id` (the position to resume from), `event` (the type) and `data` (the webhook body: `{type, timestamp, data: {event, approval}}`)",
-            content_type = "text/event-stream", body = String),
+        (status = 200, description = "One message per event, as the event's schema says",
+            content_type = "text/event-stream", body = StreamMessage),
         BadQuery, ApiCall),
     security(("bearer" = [])))]
 pub async fn stream(
@@ -177,7 +194,8 @@ pub async fn stream(
         })?,
         None => app.approvals.feed_head().await.map_err(AppError::from)?,
     };
-    let filter = StreamFilter::parse(p.approval_id, p.agent_id, p.types.as_deref())?;
+    let types = p.types.as_deref().filter(|t| !t.trim().is_empty());
+    let filter = StreamFilter::parse(p.approval_id, p.agent_id, types)?;
     let reader = Reader {
         app,
         tenant_id: caller.tenant_id,
