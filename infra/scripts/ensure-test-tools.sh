@@ -6,7 +6,9 @@
 #     log is ~/.cache/greenlight/moto.log);
 #   - `standardwebhooks`, the Standard Webhooks project's own Python library, which the
 #     webhook tests verify Greenlight's signatures with;
-#   - `cfn-lint` and the SAM CLI, which check template.yaml.
+#   - `cfn-lint` and the SAM CLI, which check template.yaml;
+#   - schemathesis (`st`), which calls every route as the OpenAPI document describes it
+#     and checks that the server answers as the document says.
 # Prints the venv's python for GREENLIGHT_TEST_PYTHON on stdout.
 set -euo pipefail
 
@@ -15,7 +17,8 @@ PORT="${GREENLIGHT_MOTO_PORT:-5000}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/greenlight"
 VENV="$CACHE/test-venv"
 # Pinned so a new release cannot change the tools under the tests.
-PACKAGES=('moto[server]==5.1.*' 'standardwebhooks==1.*' 'cfn-lint==1.*' 'aws-sam-cli==1.*')
+PACKAGES=('moto[server]==5.1.*' 'standardwebhooks==1.*' 'cfn-lint==1.*' 'aws-sam-cli==1.*'
+    'schemathesis==4.*')
 WAIT_SECONDS=30
 
 log() { echo "ensure-test-tools: $*" >&2; }
@@ -33,7 +36,7 @@ command -v curl >/dev/null 2>&1 || die "curl is needed to check moto (Debian: ap
 
 mkdir -p "$CACHE"
 if ! "$VENV/bin/python" -c 'import moto.server, standardwebhooks' >/dev/null 2>&1 ||
-    [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/sam" ]; then
+    [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/sam" ] || [ ! -x "$VENV/bin/st" ]; then
     log "installing ${PACKAGES[*]} into $VENV"
     python3 -m venv "$VENV" || die "could not create a venv (Debian: apt-get install python3-venv)"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PACKAGES[@]}" ||

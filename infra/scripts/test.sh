@@ -23,7 +23,7 @@ cargo --version >&2
 step "PostgreSQL at 127.0.0.1:5432"
 bash infra/scripts/ensure-postgres.sh
 
-step "Test tools: the AWS emulator (moto) at 127.0.0.1:5000, the Standard Webhooks library, cfn-lint, SAM CLI"
+step "Test tools: the AWS emulator (moto) at 127.0.0.1:5000, the Standard Webhooks library, cfn-lint, SAM CLI, schemathesis"
 GREENLIGHT_TEST_PYTHON="$(bash infra/scripts/ensure-test-tools.sh)"
 export GREENLIGHT_TEST_PYTHON
 export GREENLIGHT_TEST_AWS_ENDPOINT="${GREENLIGHT_TEST_AWS_ENDPOINT:-http://127.0.0.1:5000}"

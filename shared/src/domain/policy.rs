@@ -160,10 +160,17 @@ pub(super) fn check_policy(
     }
     for (i, r) in reminders.iter().enumerate() {
         match (r.after_seconds, r.before_expiry_seconds) {
-            (Some(s), None) | (None, Some(s)) if s >= 1 => {}
+            // No deadline is further than the longest timeout, so a longer offset could
+            // never fire; refusing it also keeps the timer arithmetic in range.
+            (Some(s), None) | (None, Some(s))
+                if (limits::MIN_TIMEOUT_SECONDS..=limits::MAX_TIMEOUT_SECONDS).contains(&s) => {}
             (Some(_), None) | (None, Some(_)) => errors.push(FieldError::new(
                 format!("/reminders/{i}"),
-                "the offset must be at least 1 second",
+                format!(
+                    "the offset must be between {} and {} seconds",
+                    limits::MIN_TIMEOUT_SECONDS,
+                    limits::MAX_TIMEOUT_SECONDS
+                ),
             )),
             _ => errors.push(FieldError::new(
                 format!("/reminders/{i}"),

@@ -9,29 +9,36 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
 use super::extract::{Authed, JsonBody, OptionalJsonBody};
+use super::problem::{ApiCall, BadBody, BadQuery, Conflict, Forbidden, NotFound};
 use crate::app::{App, AppError, DecisionInput, Page, PageRequest, Verification};
 use crate::domain::{Approval, Event, ExecutionReport, NewApproval, Status};
 
-/// Query parameters are taken as text and parsed here, so a bad one is named.
+/// The longest a long-poll may hold a connection, in seconds: the app's own cap.
+const MAX_WAIT_SECONDS: u64 = 25;
+
+/// Query parameters are taken as text and parsed here, so a bad one is named; the
+/// document states the types they are parsed to.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// One of PENDING, APPROVED, REJECTED, TIMEOUT, CANCELLED, EXECUTING, COMPLETED, FAILED.
+    #[param(value_type = Option<Status>)]
     status: Option<String>,
     agent_id: Option<String>,
     action_type: Option<String>,
-    /// `nextCursor` of the previous page.
+    /// `nextCursor` of the previous page, as it was given; empty is none.
     cursor: Option<String>,
-    /// 1 to 200, default 50.
+    /// Default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WaitParams {
-    /// Long-poll: hold the answer up to this many seconds (at most 25) until the request
-    /// leaves PENDING.
+    /// Long-poll: hold the answer up to this many seconds until the request leaves
+    /// PENDING (0, the default, answers at once).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 25)]
     wait: Option<String>,
 }
 
@@ -56,15 +63,14 @@ pub(super) fn query<T>(
 
 #[utoipa::path(post, path = "/v1/approvals", tag = "approvals",
     request_body = NewApproval,
-    params(("Idempotency-Key" = Option<String>, Header,
-        description = "Same key and body → the same response, nothing new created; same key, other body → 422")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false,
+        max_length = 255, pattern = "^[!-~]([ -~]*[!-~])?$",
+        description = "Same key and body → the same response, nothing new created; same key, other body → 422. Visible ASCII, spaces only inside.")),
     responses(
-        (status = 400, description = "Malformed JSON", body = Problem),
-        (status = 413, description = "Body over 256 KiB", body = Problem),
-        (status = 415, description = "Body not JSON", body = Problem),
-        (status = 401, description = "Missing or unknown API key", body = Problem),
-        (status = 201, description = "Created (or replayed: header Idempotent-Replayed: true)", body = Approval),
-        (status = 422, body = Problem)),
+        (status = 201, description = "Created (or replayed: header Idempotent-Replayed: true)", body = Approval,
+            headers(("Location" = String, description = "The request's URL"),
+                ("Idempotent-Replayed" = String, description = "`true` when this answer is a replay"))),
+        BadBody, ApiCall),
     security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
@@ -76,7 +82,9 @@ pub async fn create(
         None => None,
         Some(v) => Some(
             v.to_str()
-                .map_err(|_| AppError::invalid("Idempotency-Key", "must be visible ASCII"))?
+                .ok()
+                .filter(|k| !k.contains('\t'))
+                .ok_or_else(|| AppError::invalid("Idempotency-Key", "must be visible ASCII"))?
                 .to_owned(),
         ),
     };
@@ -96,8 +104,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/approvals", tag = "approvals", params(ListParams),
-    responses(
-        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Page), (status = 400, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, description = "Newest first", body = Page), BadQuery, ApiCall),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<App>,
@@ -130,7 +137,8 @@ pub async fn list(
                 status,
                 agent_id: p.agent_id,
                 action_type: p.action_type,
-                cursor: p.cursor,
+                // `cursor=` is how many clients send "no cursor".
+                cursor: p.cursor.filter(|c| !c.is_empty()),
                 limit,
             },
         )
@@ -140,8 +148,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/v1/approvals/{id}", tag = "approvals",
     params(("id" = String, Path), WaitParams),
-    responses(
-        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Approval), (status = 404, body = Problem)),
+    responses((status = 200, body = Approval), BadQuery, NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn get(
     State(app): State<App>,
@@ -152,9 +159,12 @@ pub async fn get(
     let wait = query(params)?
         .wait
         .as_deref()
-        .map(|w| {
-            w.parse::<u64>()
-                .map_err(|_| AppError::invalid("wait", "must be a whole number of seconds"))
+        .map(|w| match w.parse::<u64>() {
+            Ok(secs @ 0..=MAX_WAIT_SECONDS) => Ok(secs),
+            _ => Err(AppError::invalid(
+                "wait",
+                format!("a whole number of seconds from 0 to {MAX_WAIT_SECONDS}"),
+            )),
         })
         .transpose()?;
     let approval = match wait {
@@ -170,14 +180,7 @@ pub async fn get(
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/decision", tag = "approvals",
     params(("id" = String, Path)), request_body = DecisionInput,
-    responses(
-        (status = 403, description = "The requester approving, or a vote by someone who is not an approver", body = Problem),
-        (status = 400, description = "Malformed JSON", body = Problem),
-        (status = 413, description = "Body over 256 KiB", body = Problem),
-        (status = 415, description = "Body not JSON", body = Problem),
-        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Approval), (status = 404, body = Problem),
-        (status = 409, description = "Already decided, expired, or another decision won; `current` holds the request", body = Problem),
-        (status = 422, body = Problem)),
+    responses((status = 200, body = Approval), BadBody, Forbidden, NotFound, Conflict, ApiCall),
     security(("bearer" = [])))]
 pub async fn decide(
     State(app): State<App>,
@@ -189,12 +192,9 @@ pub async fn decide(
 }
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/cancel", tag = "approvals",
-    params(("id" = String, Path)), request_body(content = Option<CancelInput>),
-    responses(
-        (status = 400, description = "Malformed JSON", body = Problem),
-        (status = 413, description = "Body over 256 KiB", body = Problem),
-        (status = 415, description = "Body not JSON", body = Problem),
-        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Approval), (status = 404, body = Problem), (status = 409, body = Problem)),
+    params(("id" = String, Path)),
+    request_body(content = Option<CancelInput>, description = "Optional: no body, or `null`, is no reason"),
+    responses((status = 200, body = Approval), BadBody, NotFound, Conflict, ApiCall),
     security(("bearer" = [])))]
 pub async fn cancel(
     State(app): State<App>,
@@ -209,12 +209,7 @@ pub async fn cancel(
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/execution", tag = "approvals",
     params(("id" = String, Path)), request_body = ExecutionReport,
-    responses(
-        (status = 400, description = "Malformed JSON", body = Problem),
-        (status = 413, description = "Body over 256 KiB", body = Problem),
-        (status = 415, description = "Body not JSON", body = Problem),
-        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = Approval), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)),
+    responses((status = 200, body = Approval), BadBody, NotFound, Conflict, ApiCall),
     security(("bearer" = [])))]
 pub async fn execution(
     State(app): State<App>,
@@ -231,8 +226,7 @@ pub async fn execution(
 
 #[utoipa::path(get, path = "/v1/approvals/{id}/events", tag = "audit",
     params(("id" = String, Path)),
-    responses(
-        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, body = EventList), (status = 404, body = Problem)),
+    responses((status = 200, description = "Oldest first", body = EventList), NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn events(
     State(app): State<App>,
@@ -246,9 +240,8 @@ pub async fn events(
 
 #[utoipa::path(get, path = "/v1/approvals/{id}/events/verify", tag = "audit",
     params(("id" = String, Path)),
-    responses(
-        (status = 401, description = "Missing or unknown API key", body = Problem),(status = 200, description = "`valid` says whether the chain holds", body = Verification),
-        (status = 404, body = Problem)),
+    responses((status = 200, description = "`valid` says whether the chain holds", body = Verification),
+        NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn verify(
     State(app): State<App>,

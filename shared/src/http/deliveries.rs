@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::Problem;
 use super::extract::Authed;
+use super::problem::{ApiCall, NotFound};
 use crate::app::{App, AppError};
 use crate::domain::Message;
 use crate::ports::MailboxMessage;
@@ -15,7 +16,7 @@ use crate::ports::MailboxMessage;
 /// One message to one approver on one channel.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeliveryView {
+pub struct MessageView {
     pub id: String,
     pub approval_id: String,
     /// `slack`, `email` or `sms`.
@@ -42,7 +43,7 @@ pub struct DeliveryView {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-impl From<Message> for DeliveryView {
+impl From<Message> for MessageView {
     fn from(d: Message) -> Self {
         Self {
             id: d.id,
@@ -68,25 +69,22 @@ impl From<Message> for DeliveryView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryList {
-    pub items: Vec<DeliveryView>,
+pub struct MessageList {
+    pub items: Vec<MessageView>,
 }
 
 #[utoipa::path(get, path = "/v1/approvals/{id}/deliveries", tag = "approvals",
     params(("id" = String, Path)),
-    responses(
-        (status = 401, description = "Missing or unknown API key", body = Problem),
-        (status = 200, description = "Oldest first", body = DeliveryList),
-        (status = 404, body = Problem)),
+    responses((status = 200, description = "Oldest first", body = MessageList), NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<App>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-) -> Result<Json<DeliveryList>, Problem> {
+) -> Result<Json<MessageList>, Problem> {
     let items = app.messages().of(&caller, &id).await?;
-    Ok(Json(DeliveryList {
-        items: items.into_iter().map(DeliveryView::from).collect(),
+    Ok(Json(MessageList {
+        items: items.into_iter().map(MessageView::from).collect(),
     }))
 }
 
@@ -98,8 +96,7 @@ pub struct OutboxList {
 #[utoipa::path(get, path = "/v1/dev/outbox", tag = "local",
     responses(
         (status = 200, description = "What the local server would have sent, oldest first", body = OutboxList),
-        (status = 401, description = "Missing or unknown API key", body = Problem),
-        (status = 404, description = "Not the local server", body = Problem)),
+        NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn outbox(
     State(app): State<App>,

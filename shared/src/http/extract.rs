@@ -43,7 +43,7 @@ impl FromRequestParts<App> for Authed {
 /// the field (as a JSON Pointer) and what is wrong with it.
 pub struct JsonBody<T>(pub T);
 
-/// Like `JsonBody`, but an empty body means `T::default()`.
+/// Like `JsonBody`, but an empty body, or `null`, means `T::default()`.
 pub struct OptionalJsonBody<T>(pub T);
 
 async fn read_body(req: Request) -> Result<Bytes, Problem> {
@@ -133,14 +133,47 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             "must not contain the NUL character",
         )]));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    // serde would also read a struct from an array of its fields in order; every body
+    // here is an object.
+    if value.is_array() {
+        return Err(Problem::invalid(vec![crate::domain::FieldError::new(
+            "",
+            "the body must be a JSON object",
+        )]));
+    }
+    let mut value = value;
+    loop {
+        let e = match serde_path_to_error::deserialize(&value) {
+            Ok(t) => return Ok(t),
+            Err(e) => e,
+        };
         let mut field = pointer_of(e.path());
         let message = e.into_inner().to_string();
+        // JSON Schema counts 1.0 as an integer, and so may a client's JSON encoder;
+        // serde does not. Only the integer fields are rewritten, so free-form data
+        // keeps its numbers as they were sent.
+        if message.starts_with("invalid type: floating point")
+            && let Some(n) = value.pointer_mut(&field)
+            && let Some(whole) = whole_number(n)
+        {
+            *n = whole;
+            continue;
+        }
         if let Some(name) = missing_field_in(&message) {
             field = format!("{field}/{name}");
         }
-        Problem::invalid(vec![crate::domain::FieldError::new(field, message)])
-    })
+        return Err(Problem::invalid(vec![crate::domain::FieldError::new(
+            field, message,
+        )]));
+    }
+}
+
+/// A float with no fractional part, as an integer, when it is one exactly.
+fn whole_number(n: &Value) -> Option<Value> {
+    let f = n
+        .as_f64()
+        .filter(|f| f.fract() == 0.0 && f.abs() < 2f64.powi(53))?;
+    Some(Value::from(f as i64))
 }
 
 impl<T: DeserializeOwned> FromRequest<App> for JsonBody<T> {
@@ -168,7 +201,7 @@ impl<T: DeserializeOwned + Default> FromRequest<App> for OptionalJsonBody<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJsonBody(T::default()));
         }
-        parse_json(&bytes).map(OptionalJsonBody)
+        parse_json::<Option<T>>(&bytes).map(|t| OptionalJsonBody(t.unwrap_or_default()))
     }
 }
 
@@ -214,6 +247,29 @@ mod tests {
             r#"{"name":"n","agentId":"a","actionType":"t","actionData":{},"approvers":[],"colour":1}"#,
         );
         assert_eq!(p.errors[0].field, "/colour");
+    }
+
+    #[test]
+    fn whole_floats_count_as_integers_and_free_form_data_is_kept() {
+        let a: NewApproval = parse_json(
+            br#"{"name":"n","agentId":"a","actionType":"t","actionData":{"amount":120.0},
+                "approvers":[],"timeoutSeconds":60.0}"#,
+        )
+        .unwrap_or_else(|p| panic!("{}", p.detail));
+        assert_eq!(a.timeout_seconds, Some(60));
+        assert_eq!(a.action_data["amount"].as_f64(), Some(120.0));
+        assert!(a.action_data["amount"].is_f64());
+        let p = problem_for(
+            r#"{"name":"n","agentId":"a","actionType":"t","actionData":{},"approvers":[],"timeoutSeconds":1.5}"#,
+        );
+        assert_eq!(p.errors[0].field, "/timeoutSeconds");
+    }
+
+    #[test]
+    fn a_body_is_an_object_not_an_array_of_fields() {
+        let p = problem_for(r#"["n", "a", "t", {}, []]"#);
+        assert_eq!(p.status, 422);
+        assert_eq!(p.errors[0].field, "");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::app::App;
-pub use openapi::ApiDoc;
+pub use openapi::{ApiDoc, api_document};
 pub use problem::Problem;
 
 /// Request bodies larger than this are refused with 413 before they are parsed.

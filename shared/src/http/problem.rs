@@ -1,10 +1,13 @@
 //! Errors as RFC 9457 `application/problem+json`. The one place an error becomes a
 //! status; causes are logged here and never sent to clients.
 
+use std::collections::BTreeMap;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::{self, ContentBuilder, RefOr, ResponseBuilder};
+use utoipa::{IntoResponses, ToSchema};
 
 use crate::app::AppError;
 use crate::domain::{Approval, FieldError};
@@ -155,6 +158,107 @@ impl From<AppError> for Problem {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         Problem::from(self).into_response()
+    }
+}
+
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The OpenAPI answers of problems, declared once: a route lists the sets it can answer
+/// (`responses((status = 200, body = Approval), NotFound, ApiCall)`), so the document
+/// names each status with its media type exactly as `IntoResponse for Problem` sends it.
+fn problems(answers: &[(u16, &str)]) -> BTreeMap<String, RefOr<openapi::Response>> {
+    answers
+        .iter()
+        .map(|(status, description)| {
+            let content = ContentBuilder::new()
+                .schema(Some(RefOr::Ref(openapi::Ref::from_schema_name("Problem"))))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(PROBLEM_JSON, content)
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
+/// What any call with an API key may answer.
+pub struct ApiCall;
+
+impl IntoResponses for ApiCall {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        problems(&[
+            (401, "Missing or unknown API key"),
+            (
+                500,
+                "The store failed; nothing was changed and it is safe to retry",
+            ),
+        ])
+    }
+}
+
+/// What a call with a JSON body may answer about the body.
+pub struct BadBody;
+
+impl IntoResponses for BadBody {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        problems(&[
+            (400, "The body is missing or is not JSON"),
+            (413, "The body is over 256 KiB"),
+            (415, "The body is not sent as application/json"),
+            (
+                422,
+                "The input is not valid; `errors` names each field at fault (a JSON Pointer into the body, or a header's name)",
+            ),
+        ])
+    }
+}
+
+/// What a call with query parameters may answer about them.
+pub struct BadQuery;
+
+impl IntoResponses for BadQuery {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        problems(&[
+            (
+                400,
+                "The query string cannot be read (a parameter given twice)",
+            ),
+            (422, "A parameter is not valid; `errors` names it"),
+        ])
+    }
+}
+
+pub struct NotFound;
+
+impl IntoResponses for NotFound {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        problems(&[(404, "No such resource for this tenant")])
+    }
+}
+
+/// What a decision may answer when the caller may not decide.
+pub struct Forbidden;
+
+impl IntoResponses for Forbidden {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        problems(&[(
+            403,
+            "The requester approving their own request, or, under a quorum, a vote that names no approver",
+        )])
+    }
+}
+
+/// What a change of a request's state may answer when the state does not allow it.
+pub struct Conflict;
+
+impl IntoResponses for Conflict {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        problems(&[(
+            409,
+            "The request's state does not allow this (already decided, expired, or another change won); `current` holds the request as it is now",
+        )])
     }
 }
 

@@ -11,10 +11,11 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
 use super::extract::Authed;
+use super::problem::{ApiCall, BadQuery};
 use crate::app::{App, AppError};
 use crate::domain::Event;
 use crate::domain::StreamFilter;
@@ -36,10 +37,31 @@ pub struct StreamParams {
     approval_id: Option<String>,
     /// Only events of requests from this agent.
     agent_id: Option<String>,
-    /// Comma-separated event types or patterns (`approval.*`).
+    /// Comma-separated event types or patterns (`approval.*`, `*`), at most 50, each at
+    /// most 100 characters before its `.*`; blank is every type.
     types: Option<String>,
     /// Where to resume, for clients that cannot send the `Last-Event-ID` header.
+    #[param(pattern = r"^[0-9]{1,18}$")]
     last_event_id: Option<String>,
+}
+
+/// One message of the stream.
+#[derive(Debug, ToSchema)]
+pub struct StreamMessage {
+    /// The event's position in the log: send it back as `Last-Event-ID` to resume after
+    /// it.
+    #[schema(pattern = "^[0-9]+$")]
+    id: String,
+    /// The event type.
+    event: String,
+    /// The webhook body as JSON: `{type, timestamp, data: {event, approval}}`.
+    data: String,
+}
+
+impl From<StreamMessage> for SseEvent {
+    fn from(m: StreamMessage) -> Self {
+        SseEvent::default().id(m.id).event(m.event).data(m.data)
+    }
 }
 
 struct Reader {
@@ -86,11 +108,12 @@ impl Reader {
     async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
         loop {
             if let Some((pos, e)) = self.ready.pop_front() {
-                let message = SseEvent::default()
-                    .id(pos.to_string())
-                    .event(e.event_type.clone())
-                    .data(e.message().to_string());
-                return Some((Ok(message), self));
+                let message = StreamMessage {
+                    id: pos.to_string(),
+                    event: e.event_type.clone(),
+                    data: e.message().to_string(),
+                };
+                return Some((Ok(message.into()), self));
             }
             let read = match self.settle().await {
                 Ok(()) if self.settled > self.cursor => {
@@ -139,11 +162,20 @@ impl Reader {
     }
 }
 
+/// A message id as the stream writes them: 1 to 18 digits, nothing else.
+fn position(id: &str) -> Option<i64> {
+    (!id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
 #[utoipa::path(get, path = "/v1/stream", tag = "approvals", params(StreamParams,
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event (the `id` of the last message received)")),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = r"^[0-9]{1,18}$",
+            description = "Resume after this event (the `id` of the last message received); wins over `lastEventId`")),
     responses(
-        (status = 200, description = "text/event-stream: one message per event: `id` (the position to resume from), `event` (the type) and `data` (the webhook body: `{type, timestamp, data: {event, approval}}`)"),
-        (status = 401, body = Problem), (status = 422, body = Problem)),
+        (status = 200, description = "One message per event, as the event's schema says",
+            content_type = "text/event-stream", body = StreamMessage),
+        BadQuery, ApiCall),
     security(("bearer" = [])))]
 pub async fn stream(
     State(app): State<App>,
@@ -159,14 +191,9 @@ pub async fn stream(
     // Subscribed before the first read, so nothing committed in between is missed.
     let changes = app.changes.subscribe();
     let cursor = match resume {
-        Some(id) => id
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| {
-                AppError::invalid("Last-Event-ID", "the id of a message of this stream")
-            })?,
+        Some(id) => position(&id).ok_or_else(|| {
+            AppError::invalid("Last-Event-ID", "the id of a message of this stream")
+        })?,
         None => app
             .stores
             .approvals
@@ -174,8 +201,9 @@ pub async fn stream(
             .await
             .map_err(AppError::from)?,
     };
-    let filter = StreamFilter::parse(p.approval_id, p.agent_id, p.types.as_deref())
-        .map_err(AppError::Invalid)?;
+    let types = p.types.as_deref().filter(|t| !t.trim().is_empty());
+    let filter =
+        StreamFilter::parse(p.approval_id, p.agent_id, types).map_err(AppError::Invalid)?;
     let reader = Reader {
         app,
         tenant_id: caller.tenant_id,

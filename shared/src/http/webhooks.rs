@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Problem;
 use super::extract::{Authed, JsonBody, OptionalJsonBody};
+use super::problem::{ApiCall, BadBody, BadQuery, NotFound};
 use crate::app::webhooks::{EndpointPatch, NewEndpoint, Rotation};
 use crate::app::{App, AppError};
 use crate::domain::{Attempt, Endpoint, WebhookDelivery};
@@ -77,7 +78,7 @@ pub struct EndpointList {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeliveryView {
+pub struct WebhookDeliveryView {
     /// The `webhook-id` of every attempt.
     pub id: String,
     pub approval_id: String,
@@ -95,7 +96,7 @@ pub struct DeliveryView {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-impl From<&WebhookDelivery> for DeliveryView {
+impl From<&WebhookDelivery> for WebhookDeliveryView {
     fn from(d: &WebhookDelivery) -> Self {
         Self {
             id: d.id.clone(),
@@ -116,7 +117,7 @@ impl From<&WebhookDelivery> for DeliveryView {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AttemptView {
+pub struct WebhookAttemptView {
     pub attempt: i32,
     pub at: DateTime<Utc>,
     pub status_code: Option<i32>,
@@ -126,7 +127,7 @@ pub struct AttemptView {
     pub error: Option<String>,
 }
 
-impl From<&Attempt> for AttemptView {
+impl From<&Attempt> for WebhookAttemptView {
     fn from(a: &Attempt) -> Self {
         Self {
             attempt: a.attempt,
@@ -141,24 +142,25 @@ impl From<&Attempt> for AttemptView {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeliveryDetail {
+pub struct WebhookDeliveryDetail {
     #[serde(flatten)]
-    pub delivery: DeliveryView,
+    pub delivery: WebhookDeliveryView,
     /// The body as sent.
     #[schema(value_type = Object)]
     pub payload: Value,
-    pub attempt_log: Vec<AttemptView>,
+    pub attempt_log: Vec<WebhookAttemptView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryList {
-    pub items: Vec<DeliveryView>,
+pub struct WebhookDeliveryList {
+    pub items: Vec<WebhookDeliveryView>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LimitParams {
-    /// 1 to 200, default 50.
+    /// Default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
 }
 
@@ -181,7 +183,7 @@ pub struct CallbackSecret {
 }
 
 #[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewEndpoint,
-    responses((status = 201, body = EndpointWithSecret), (status = 422, body = Problem), (status = 401, body = Problem)),
+    responses((status = 201, body = EndpointWithSecret), BadBody, ApiCall),
     security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
@@ -193,7 +195,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
-    responses((status = 200, body = EndpointList), (status = 401, body = Problem)),
+    responses((status = 200, body = EndpointList), ApiCall),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<App>,
@@ -210,7 +212,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = EndpointView), (status = 404, body = Problem)),
+    responses((status = 200, body = EndpointView), NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn get(
     State(app): State<App>,
@@ -222,7 +224,7 @@ pub async fn get(
 
 #[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     request_body = EndpointPatch,
-    responses((status = 200, body = EndpointView), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = EndpointView), BadBody, NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn update(
     State(app): State<App>,
@@ -236,7 +238,7 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem)),
+    responses((status = 204, description = "Deleted"), NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn delete(
     State(app): State<App>,
@@ -248,8 +250,9 @@ pub async fn delete(
 }
 
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
-    params(("id" = String, Path)), request_body = Option<Rotation>,
-    responses((status = 200, body = EndpointWithSecret), (status = 404, body = Problem), (status = 422, body = Problem)),
+    params(("id" = String, Path)),
+    request_body(content = Option<Rotation>, description = "Optional: no body, or `null`, is the default overlap"),
+    responses((status = 200, body = EndpointWithSecret), BadBody, NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn rotate(
     State(app): State<App>,
@@ -268,14 +271,14 @@ pub async fn rotate(
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path), LimitParams),
-    responses((status = 200, body = DeliveryList), (status = 404, body = Problem)),
+    responses((status = 200, body = WebhookDeliveryList), BadQuery, NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn deliveries(
     State(app): State<App>,
     Authed(caller): Authed,
     Path(id): Path<String>,
     params: Result<Query<LimitParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<DeliveryList>, Problem> {
+) -> Result<Json<WebhookDeliveryList>, Problem> {
     let limit = super::approvals::query(params)?
         .limit
         .map(|l| match l.parse::<u32>() {
@@ -291,20 +294,20 @@ pub async fn deliveries(
         .iter()
         .map(Into::into)
         .collect();
-    Ok(Json(DeliveryList { items }))
+    Ok(Json(WebhookDeliveryList { items }))
 }
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{deliveryId}", tag = "webhooks",
     params(("id" = String, Path), ("deliveryId" = String, Path)),
-    responses((status = 200, body = DeliveryDetail), (status = 404, body = Problem)),
+    responses((status = 200, body = WebhookDeliveryDetail), NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn delivery(
     State(app): State<App>,
     Authed(caller): Authed,
     Path((id, delivery_id)): Path<(String, String)>,
-) -> Result<Json<DeliveryDetail>, Problem> {
+) -> Result<Json<WebhookDeliveryDetail>, Problem> {
     let (d, attempts) = app.webhooks().delivery(&caller, &id, &delivery_id).await?;
-    Ok(Json(DeliveryDetail {
+    Ok(Json(WebhookDeliveryDetail {
         payload: serde_json::from_str(&d.body).unwrap_or(Value::Null),
         delivery: (&d).into(),
         attempt_log: attempts.iter().map(Into::into).collect(),
@@ -313,20 +316,20 @@ pub async fn delivery(
 
 #[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag = "webhooks",
     params(("id" = String, Path), ("deliveryId" = String, Path)),
-    responses((status = 202, body = DeliveryView), (status = 404, body = Problem)),
+    responses((status = 202, description = "Queued to be sent again", body = WebhookDeliveryView), NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn redeliver(
     State(app): State<App>,
     Authed(caller): Authed,
     Path((id, delivery_id)): Path<(String, String)>,
-) -> Result<(StatusCode, Json<DeliveryView>), Problem> {
+) -> Result<(StatusCode, Json<WebhookDeliveryView>), Problem> {
     let d = app.webhooks().redeliver(&caller, &id, &delivery_id).await?;
     Ok((StatusCode::ACCEPTED, Json((&d).into())))
 }
 
 #[utoipa::path(post, path = "/v1/webhooks/{id}/redeliver", tag = "webhooks",
     params(("id" = String, Path)), request_body = RedeliverSince,
-    responses((status = 202, body = Redelivered), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 202, body = Redelivered), BadBody, NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn redeliver_since(
     State(app): State<App>,
@@ -342,7 +345,7 @@ pub async fn redeliver_since(
 }
 
 #[utoipa::path(post, path = "/v1/callback-secret/rotate", tag = "webhooks",
-    responses((status = 200, body = CallbackSecret), (status = 401, body = Problem)),
+    responses((status = 200, body = CallbackSecret), ApiCall),
     security(("bearer" = [])))]
 pub async fn rotate_callback_secret(
     State(app): State<App>,
