@@ -47,8 +47,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/dashboard/admin.html"),
         ),
         (
-            "dashboard/outbox.html",
-            include_str!("../templates/dashboard/outbox.html"),
+            "dashboard/mailbox.html",
+            include_str!("../templates/dashboard/mailbox.html"),
         ),
     ] {
         env.add_template(name, source)

@@ -498,7 +498,49 @@ async fn health_openapi_and_unknown_routes(backend: Backend) {
     app.shutdown().await;
 }
 
+/// Messages to approvers and the dev mailbox were first served under other names; those
+/// still answer, the same, for one release, and the document marks them deprecated. The
+/// server's root leads a newcomer to the dashboard.
+async fn renamed_routes_answer_under_both_names(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create(&approval_body()).await;
+    app.drain_all().await;
+    let messages = app.get(&format!("/v1/approvals/{id}/messages")).await;
+    let deliveries = app.get(&format!("/v1/approvals/{id}/deliveries")).await;
+    assert_eq!(messages.status, 200);
+    assert!(!messages.body["items"].as_array().unwrap().is_empty());
+    assert_eq!(messages.body, deliveries.body);
+    let mailbox = app.get("/v1/dev/mailbox").await;
+    assert_eq!(mailbox.status, 200);
+    assert_eq!(mailbox.body, app.get("/v1/dev/outbox").await.body);
+    let doc = app.send(Method::GET, "/v1/openapi.json", None, None).await;
+    let paths = &doc.body["paths"];
+    assert_eq!(
+        paths["/v1/approvals/{id}/deliveries"]["get"]["deprecated"],
+        true
+    );
+    assert_eq!(paths["/v1/dev/outbox"]["get"]["deprecated"], true);
+    assert!(
+        paths["/v1/approvals/{id}/messages"]["get"]
+            .get("deprecated")
+            .is_none()
+    );
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let root = no_redirects
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/dashboard");
+    app.shutdown().await;
+}
+
 on_both_stores!(
+    renamed_routes_answer_under_both_names,
     create_returns_the_pending_request,
     an_idempotency_key_replays_the_same_response,
     bad_input_is_named_and_writes_nothing,

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{approvals, deliveries, health, stream, webhooks};
+use super::api::{approvals, health, messages, stream, webhooks};
 use crate::domain::{limits, policy, webhook};
 
 struct BearerAuth;
@@ -28,7 +28,7 @@ impl Modify for BearerAuth {
     paths(
         approvals::create, approvals::list, approvals::get, approvals::decide,
         approvals::cancel, approvals::execution, approvals::events, approvals::verify,
-        deliveries::list, deliveries::outbox,
+        messages::list, messages::list_deprecated, messages::mailbox, messages::mailbox_deprecated,
         stream::stream,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::rotate, webhooks::deliveries, webhooks::delivery, webhooks::redeliver,

@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Serialize;
@@ -19,7 +18,7 @@ use crate::domain::{Approval, FieldError};
 use crate::templates;
 
 #[derive(Serialize)]
-pub(super) struct FieldView {
+pub(crate) struct FieldView {
     name: String,
     label: String,
     description: Option<String>,
@@ -51,7 +50,7 @@ fn notice(page: &LinkPage) -> Option<String> {
 }
 
 /// The `uiSchema` form of a request, with what was entered and the errors by field.
-pub(super) fn form_fields(
+pub(crate) fn form_fields(
     a: &Approval,
     errors: &[FieldError],
     inputs: &HashMap<String, String>,
@@ -93,7 +92,7 @@ pub(super) fn form_fields(
 }
 
 /// Errors as lines: a field's named by the field.
-pub(super) fn error_lines(errors: &[FieldError]) -> Vec<String> {
+pub(crate) fn error_lines(errors: &[FieldError]) -> Vec<String> {
     errors
         .iter()
         .map(|e| match e.field.strip_prefix("/responseData/") {
@@ -104,20 +103,15 @@ pub(super) fn error_lines(errors: &[FieldError]) -> Vec<String> {
 }
 
 /// A form post's fields: `decision`, `feedback`, and `field.<name>` inputs.
-pub(super) fn parse_answer(body: &[u8]) -> FormAnswer {
-    let mut answer = FormAnswer::default();
-    for (k, v) in url::form_urlencoded::parse(body) {
-        match k.as_ref() {
-            "decision" => answer.decision = v.into_owned(),
-            "feedback" => answer.feedback = Some(v.into_owned()),
-            other => {
-                if let Some(name) = other.strip_prefix("field.") {
-                    answer.fields.insert(name.to_owned(), v.into_owned());
-                }
-            }
-        }
+pub(crate) fn parse_answer(form: &HashMap<String, String>) -> FormAnswer {
+    FormAnswer {
+        decision: form.get("decision").cloned().unwrap_or_default(),
+        feedback: form.get("feedback").cloned(),
+        fields: form
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("field.")?.to_owned(), v.clone())))
+            .collect(),
     }
-    answer
 }
 
 fn render(page: &LinkPage, action: &str, feedback: &str) -> String {
@@ -180,8 +174,12 @@ pub async fn show(State(app): State<App>, Path(token): Path<String>) -> Response
     }
 }
 
-pub async fn answer(State(app): State<App>, Path(token): Path<String>, body: Bytes) -> Response {
-    let answer = parse_answer(&body);
+pub async fn answer(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let answer = parse_answer(&form);
     let feedback = answer.feedback.clone().unwrap_or_default();
     match app.messages().answer_link(&token, answer).await {
         Ok(page) => {

@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
 
-use super::Problem;
 use crate::app::App;
 use crate::app::messages::SlackReply;
 use crate::domain::protocol::slack;
+use crate::http::Problem;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())

@@ -7,11 +7,11 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::Problem;
-use super::extract::{Authed, JsonBody, OptionalJsonBody};
-use super::problem::{ApiCall, BadBody, BadQuery, Conflict, Forbidden, NotFound};
 use crate::app::{App, AppError, DecisionInput, Page, PageRequest, Verification};
 use crate::domain::{Approval, Event, ExecutionReport, NewApproval, Status};
+use crate::http::Problem;
+use crate::http::extract::{Authed, JsonBody, OptionalJsonBody};
+use crate::http::problem::{ApiCall, BadBody, BadQuery, Conflict, Forbidden, NotFound};
 
 /// The longest a long-poll may hold a connection, in seconds: the app's own cap.
 const MAX_WAIT_SECONDS: u64 = 25;

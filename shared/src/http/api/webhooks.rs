@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::Problem;
-use super::extract::{Authed, JsonBody, OptionalJsonBody};
-use super::problem::{ApiCall, BadBody, BadQuery, NotFound};
 use crate::app::webhooks::{EndpointPatch, NewEndpoint, Rotation};
 use crate::app::{App, AppError};
 use crate::domain::{Attempt, Endpoint, WebhookDelivery};
+use crate::http::Problem;
+use crate::http::extract::{Authed, JsonBody, OptionalJsonBody};
+use crate::http::problem::{ApiCall, BadBody, BadQuery, NotFound};
 
 /// An endpoint as shown: never its secret, except once, in `EndpointWithSecret`.
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,4 +1,4 @@
-//! A request's messages to approvers, and the local server's outbox.
+//! A request's messages to approvers, and the local server's dev mailbox.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::Problem;
-use super::extract::Authed;
-use super::problem::{ApiCall, NotFound};
 use crate::app::{App, AppError};
 use crate::domain::Message;
+use crate::http::Problem;
+use crate::http::extract::Authed;
+use crate::http::problem::{ApiCall, NotFound};
 use crate::ports::MailboxMessage;
 
 /// One message to one approver on one channel.
@@ -73,7 +73,7 @@ pub struct MessageList {
     pub items: Vec<MessageView>,
 }
 
-#[utoipa::path(get, path = "/v1/approvals/{id}/deliveries", tag = "approvals",
+#[utoipa::path(get, path = "/v1/approvals/{id}/messages", tag = "approvals",
     params(("id" = String, Path)),
     responses((status = 200, description = "Oldest first", body = MessageList), NotFound, ApiCall),
     security(("bearer" = [])))]
@@ -88,26 +88,56 @@ pub async fn list(
     }))
 }
 
+/// `/messages` under its former name, for one release.
+#[utoipa::path(get, path = "/v1/approvals/{id}/deliveries", tag = "approvals",
+    operation_id = "list_deprecated",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Oldest first (use `/messages`)", body = MessageList), NotFound, ApiCall),
+    security(("bearer" = [])))]
+#[deprecated = "use /v1/approvals/{id}/messages"]
+pub async fn list_deprecated(
+    app: State<App>,
+    caller: Authed,
+    id: Path<String>,
+) -> Result<Json<MessageList>, Problem> {
+    list(app, caller, id).await
+}
+
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OutboxList {
+pub struct MailboxList {
     pub items: Vec<MailboxMessage>,
 }
 
-#[utoipa::path(get, path = "/v1/dev/outbox", tag = "local",
+#[utoipa::path(get, path = "/v1/dev/mailbox", tag = "local",
     responses(
-        (status = 200, description = "What the local server would have sent, oldest first", body = OutboxList),
+        (status = 200, description = "What the local server would have sent, oldest first", body = MailboxList),
         NotFound, ApiCall),
     security(("bearer" = [])))]
-pub async fn outbox(
+pub async fn mailbox(
     State(app): State<App>,
     Authed(_): Authed,
-) -> Result<Json<OutboxList>, Problem> {
-    let outbox = app
+) -> Result<Json<MailboxList>, Problem> {
+    let mailbox = app
         .channels
         .mailbox
         .as_ref()
         .ok_or(AppError::NotFound("dev mailbox"))?;
-    Ok(Json(OutboxList {
-        items: outbox.messages(),
+    Ok(Json(MailboxList {
+        items: mailbox.messages(),
     }))
+}
+
+/// The dev mailbox under its former name, for one release.
+#[utoipa::path(get, path = "/v1/dev/outbox", tag = "local",
+    operation_id = "mailbox_deprecated",
+    responses(
+        (status = 200, description = "The dev mailbox (use `/v1/dev/mailbox`)", body = MailboxList),
+        NotFound, ApiCall),
+    security(("bearer" = [])))]
+#[deprecated = "use /v1/dev/mailbox"]
+pub async fn mailbox_deprecated(
+    app: State<App>,
+    caller: Authed,
+) -> Result<Json<MailboxList>, Problem> {
+    mailbox(app, caller).await
 }

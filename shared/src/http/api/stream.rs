@@ -13,12 +13,12 @@ use serde::Deserialize;
 use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
-use super::Problem;
-use super::extract::Authed;
-use super::problem::{ApiCall, BadQuery};
 use crate::app::{App, AppError};
 use crate::domain::Event;
 use crate::domain::StreamFilter;
+use crate::http::Problem;
+use crate::http::extract::Authed;
+use crate::http::problem::{ApiCall, BadQuery};
 use crate::ports::Changed;
 
 /// Events read from the log per query.
