@@ -76,7 +76,7 @@ async fn read_body(req: Request) -> Result<Bytes, Problem> {
     })
 }
 
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
+pub(crate) fn pointer_of(path: &serde_path_to_error::Path) -> String {
     let mut p = String::new();
     for seg in path.iter() {
         match seg {

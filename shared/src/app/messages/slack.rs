@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::render::{self, APPROVE, ButtonValue, MODIFY, MODIFY_VIEW, REJECT};
 use super::{FormAnswer, Messages};
 use crate::app::AppError;
+use crate::domain::protocol::slack::{Action, Interaction, View};
 use crate::domain::{Actor, Approval, Channel, FieldError, Source, form};
 
 /// What to answer Slack with (always 200): nothing, or a JSON body (modal errors).
@@ -16,34 +17,44 @@ pub enum SlackReply {
     Json(Value),
 }
 
-fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str)
-}
-
 fn button_value(raw: Option<&str>, field: &str) -> Result<ButtonValue, AppError> {
     raw.and_then(|r| serde_json::from_str(r).ok())
         .ok_or_else(|| AppError::invalid(field, "does not name a Greenlight request"))
 }
 
 impl Messages<'_> {
-    /// Handles one interaction payload whose signature was already verified.
-    pub async fn slack_interaction(&self, payload: &Value) -> Result<SlackReply, AppError> {
-        let user = str_at(payload, "/user/id")
-            .ok_or_else(|| AppError::invalid("/user/id", "is missing"))?
-            .to_owned();
-        match str_at(payload, "/type") {
-            Some("block_actions") => self.slack_action(payload, &user).await,
-            Some("view_submission")
-                if str_at(payload, "/view/callback_id") == Some(MODIFY_VIEW) =>
-            {
-                self.slack_modal_submitted(payload, &user).await
+    /// Handles one interaction whose signature was already verified.
+    pub async fn slack_interaction(
+        &self,
+        interaction: &Interaction,
+    ) -> Result<SlackReply, AppError> {
+        match interaction {
+            Interaction::BlockActions {
+                user,
+                actions,
+                trigger_id,
+                channel,
+                container,
+            } => {
+                let channel = channel
+                    .as_ref()
+                    .map(|c| c.id.as_str())
+                    .or(container.as_ref().and_then(|c| c.channel_id.as_deref()));
+                let action = actions
+                    .first()
+                    .ok_or_else(|| AppError::invalid("/actions", "has no action"))?;
+                self.slack_action(action, &user.id, channel, trigger_id.as_deref())
+                    .await
             }
-            Some("view_submission") => Err(AppError::invalid(
+            Interaction::ViewSubmission { user, view } if view.callback_id == MODIFY_VIEW => {
+                self.slack_modal_submitted(view, &user.id).await
+            }
+            Interaction::ViewSubmission { .. } => Err(AppError::invalid(
                 "/view/callback_id",
                 "is not a Greenlight view",
             )),
             // Closing a modal and the like need no answer.
-            _ => Ok(SlackReply::Empty),
+            Interaction::Other => Ok(SlackReply::Empty),
         }
     }
 
@@ -93,19 +104,21 @@ impl Messages<'_> {
         }
     }
 
-    async fn slack_action(&self, payload: &Value, user: &str) -> Result<SlackReply, AppError> {
-        let action = payload
-            .pointer("/actions/0")
-            .ok_or_else(|| AppError::invalid("/actions", "has no action"))?;
-        let action_id = str_at(action, "/action_id").unwrap_or_default();
+    async fn slack_action(
+        &self,
+        action: &Action,
+        user: &str,
+        channel: Option<&str>,
+        trigger: Option<&str>,
+    ) -> Result<SlackReply, AppError> {
+        let action_id = action.action_id.as_str();
         if ![APPROVE, REJECT, MODIFY].contains(&action_id) {
             return Err(AppError::invalid(
                 "/actions/0/action_id",
                 format!("{action_id:?} is not a Greenlight action"),
             ));
         }
-        let value = button_value(str_at(action, "/value"), "/actions/0/value")?;
-        let channel = str_at(payload, "/channel/id").or(str_at(payload, "/container/channel_id"));
+        let value = button_value(action.value.as_deref(), "/actions/0/value")?;
         let a = self
             .approvals()
             .get(&value.tenant_id, &value.approval_id)
@@ -135,8 +148,7 @@ impl Messages<'_> {
                     "this request has nothing to change",
                 ));
             };
-            let trigger = str_at(payload, "/trigger_id")
-                .ok_or_else(|| AppError::invalid("/trigger_id", "is missing"))?;
+            let trigger = trigger.ok_or_else(|| AppError::invalid("/trigger_id", "is missing"))?;
             let fields = form::fields(schema, &a.spec.action_data);
             let view = render::slack_modal(&a, &fields, &value);
             if let Err(e) = self.slack()?.open_view(trigger, &view).await {
@@ -194,15 +206,8 @@ impl Messages<'_> {
         self.answer(a, tenant_id, who, &actor, answer).await
     }
 
-    async fn slack_modal_submitted(
-        &self,
-        payload: &Value,
-        user: &str,
-    ) -> Result<SlackReply, AppError> {
-        let value = button_value(
-            str_at(payload, "/view/private_metadata"),
-            "/view/private_metadata",
-        )?;
+    async fn slack_modal_submitted(&self, view: &View, user: &str) -> Result<SlackReply, AppError> {
+        let value = button_value(Some(&view.private_metadata), "/view/private_metadata")?;
         let a = self
             .approvals()
             .get(&value.tenant_id, &value.approval_id)
@@ -223,19 +228,8 @@ impl Messages<'_> {
                 "Only the approvers of this request can answer it.".into(),
             ));
         };
-        let values = payload
-            .pointer("/view/state/values")
-            .cloned()
-            .unwrap_or(json!({}));
-        let input = |name: &str| -> Option<String> {
-            let v = values.get(name)?.get("value")?;
-            if let Some(options) = v.get("selected_options").and_then(Value::as_array) {
-                return Some((!options.is_empty()).to_string());
-            }
-            str_at(v, "/selected_option/value")
-                .or(str_at(v, "/value"))
-                .map(str::to_owned)
-        };
+        let input =
+            |name: &str| -> Option<String> { view.state.values.get(name)?.get("value")?.text() };
         let errors_reply = |errors: Vec<FieldError>| {
             let mut by_block = serde_json::Map::new();
             for e in errors {

@@ -2,8 +2,11 @@
 //! "v0:{X-Slack-Request-Timestamp}:{raw body}">` with the app's signing secret. A request
 //! is believed only if it carries a valid signature over a timestamp near now.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use sha2::Sha256;
 
 /// How far a request's timestamp may be from now: older ones may be replays.
@@ -62,6 +65,110 @@ pub fn verify(
     mac(secret, timestamp.trim(), body)
         .verify_slice(&expected)
         .map_err(|_| SignatureError::Mismatch)
+}
+
+/// What Slack posts to the interactivity URL, as far as Greenlight reads it: a click on
+/// a message's button, or the submission of its modal. Other kinds need no answer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Interaction {
+    BlockActions {
+        user: SlackUser,
+        #[serde(default)]
+        actions: Vec<Action>,
+        #[serde(default)]
+        trigger_id: Option<String>,
+        #[serde(default)]
+        channel: Option<SlackChannel>,
+        #[serde(default)]
+        container: Option<Container>,
+    },
+    ViewSubmission {
+        user: SlackUser,
+        view: View,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SlackUser {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Action {
+    pub action_id: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SlackChannel {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Container {
+    #[serde(default)]
+    pub channel_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct View {
+    pub callback_id: String,
+    #[serde(default)]
+    pub private_metadata: String,
+    #[serde(default)]
+    pub state: ViewState,
+}
+
+/// A modal's inputs: by block id, then by action id.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ViewState {
+    #[serde(default)]
+    pub values: HashMap<String, HashMap<String, Input>>,
+}
+
+/// One input's value: text, one choice, or checkboxes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Input {
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub selected_option: Option<Choice>,
+    #[serde(default)]
+    pub selected_options: Option<Vec<Choice>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Choice {
+    pub value: String,
+}
+
+impl Interaction {
+    /// Who acted; `None` for the kinds Greenlight does not read.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Interaction::BlockActions { user, .. } | Interaction::ViewSubmission { user, .. } => {
+                Some(&user.id)
+            }
+            Interaction::Other => None,
+        }
+    }
+}
+
+impl Input {
+    /// The input as form text: a checkbox group counts as ticked when any box is.
+    pub fn text(&self) -> Option<String> {
+        if let Some(options) = &self.selected_options {
+            return Some((!options.is_empty()).to_string());
+        }
+        self.selected_option
+            .as_ref()
+            .map(|o| o.value.clone())
+            .or_else(|| self.value.clone())
+    }
 }
 
 #[cfg(test)]
@@ -152,5 +259,57 @@ mod tests {
                 "{ts:?} {sig:?}"
             );
         }
+    }
+
+    #[test]
+    fn reads_the_interactions_greenlight_answers_and_passes_over_the_rest() {
+        let click: Interaction = serde_json::from_value(serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": "U0ANN", "username": "ann"},
+            "trigger_id": "t.1",
+            "container": {"type": "message", "channel_id": "C1"},
+            "actions": [{"action_id": "approve", "value": "{}", "type": "button"}]
+        }))
+        .unwrap();
+        assert_eq!(click.user(), Some("U0ANN"));
+        let Interaction::BlockActions {
+            actions, container, ..
+        } = &click
+        else {
+            panic!("a click");
+        };
+        assert_eq!(actions[0].action_id, "approve");
+        assert_eq!(
+            container.as_ref().unwrap().channel_id.as_deref(),
+            Some("C1")
+        );
+
+        let modal: Interaction = serde_json::from_value(serde_json::json!({
+            "type": "view_submission",
+            "user": {"id": "U0ANN"},
+            "view": {"callback_id": "greenlight_modify", "private_metadata": "{}",
+                     "state": {"values": {
+                         "amount": {"value": {"type": "plain_text_input", "value": "80"}},
+                         "urgent": {"value": {"selected_options": []}},
+                         "tier": {"value": {"selected_option": {"value": "gold"}}}}}}
+        }))
+        .unwrap();
+        let Interaction::ViewSubmission { view, .. } = &modal else {
+            panic!("a submission");
+        };
+        let text = |block: &str| view.state.values[block]["value"].text();
+        assert_eq!(text("amount").as_deref(), Some("80"));
+        assert_eq!(text("urgent").as_deref(), Some("false"));
+        assert_eq!(text("tier").as_deref(), Some("gold"));
+
+        let closed: Interaction = serde_json::from_value(
+            serde_json::json!({"type": "view_closed", "user": {"id": "U1"}}),
+        )
+        .unwrap();
+        assert_eq!(closed, Interaction::Other);
+        assert!(
+            serde_json::from_value::<Interaction>(serde_json::json!({"type": "block_actions"}))
+                .is_err()
+        );
     }
 }

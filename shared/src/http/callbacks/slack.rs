@@ -10,9 +10,11 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::app::App;
+use crate::app::AppError;
 use crate::app::messages::SlackReply;
-use crate::domain::protocol::slack;
+use crate::domain::protocol::slack::{self, Interaction};
 use crate::http::Problem;
+use crate::http::extract::pointer_of;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -75,8 +77,12 @@ pub async fn interactions(
                 None,
             )
         })?;
-    Ok(match app.messages().slack_interaction(&payload).await? {
-        SlackReply::Empty => StatusCode::OK.into_response(),
-        SlackReply::Json(v) => Json(v).into_response(),
-    })
+    let interaction: Interaction = serde_path_to_error::deserialize(payload)
+        .map_err(|e| AppError::invalid(pointer_of(e.path()), e.inner().to_string()))?;
+    Ok(
+        match app.messages().slack_interaction(&interaction).await? {
+            SlackReply::Empty => StatusCode::OK.into_response(),
+            SlackReply::Json(v) => Json(v).into_response(),
+        },
+    )
 }
