@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The project's one test command: every unit, integration and end-to-end test, on
-# SQLite and on PostgreSQL, and the AWS adapters against moto's server. Extra
-# arguments go to `cargo test`, e.g.
+# The project's one test command: the format and lint checks, then every unit,
+# integration and end-to-end test, on SQLite and on PostgreSQL, and the AWS adapters
+# against moto's server. Extra arguments go to `cargo test` (and skip the lints), e.g.
 #   infra/scripts/test.sh -p greenlight-tests --test api
 # CARGO_TARGET_DIR is honoured when set.
 set -euo pipefail
@@ -54,6 +54,18 @@ step "Test database server"
 export GREENLIGHT_TEST_DATABASE_URL="${GREENLIGHT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 # Shown without any password it may carry.
 echo "GREENLIGHT_TEST_DATABASE_URL=$(printf '%s' "$GREENLIGHT_TEST_DATABASE_URL" | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#')" >&2
+
+# The whole suite (no arguments) also holds the code to its format and lints; a run of
+# a few tests does not, to stay quick.
+if [ "$#" -eq 0 ]; then
+    step "cargo fmt --check and cargo clippy -D warnings"
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        echo "test.sh: rustfmt and clippy are needed (rustup component add rustfmt clippy)." >&2
+        exit 1
+    fi
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
 
 step "cargo test --workspace --locked $* (target: ${CARGO_TARGET_DIR:-target})"
 exec cargo test --workspace --locked "$@"
