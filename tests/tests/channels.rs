@@ -1,5 +1,5 @@
 //! Reaching approvers and taking their answers back: Slack against a Slack Web API on
-//! loopback, email and SMS through the local outbox (the AWS adapters are in
+//! loopback, email and SMS through the dev mailbox (the AWS adapters are in
 //! `aws_deliveries.rs`). Each flow goes create → message sent and recorded → answer
 //! through that channel → state, events and the Slack message updated.
 

@@ -144,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
             }
             if app_outbox {
                 println!(
-                    "  Outbox:  http://{}/v1/dev/outbox (messages to approvers land here)",
+                    "  Mailbox: http://{}/v1/dev/mailbox (messages to approvers land here)",
                     running.addr
                 );
             }

@@ -1,6 +1,6 @@
-//! The local server's outbox: with no Slack workspace or AWS account configured, every
-//! message is kept here instead of sent, with its working links, and shown at
-//! `GET /v1/dev/outbox`, so one person can play every approver. Kept in memory: a
+//! The local server's dev mailbox: with no Slack workspace or AWS account configured,
+//! every message is kept here instead of sent, with its working links, and shown at
+//! `GET /v1/dev/mailbox`, so one person can play every approver. Kept in memory: a
 //! restart empties it.
 
 use std::sync::{Arc, Mutex};
@@ -33,7 +33,7 @@ impl DevMailbox {
 
     fn keep(&self, channel: &str, recipient: &str, subject: Option<&str>, text: &str) -> String {
         let n = {
-            let mut next = self.next.lock().expect("outbox counter");
+            let mut next = self.next.lock().expect("mailbox counter");
             *next += 1;
             *next
         };
@@ -48,7 +48,7 @@ impl DevMailbox {
             updated_at: None,
             sent_at: self.clock.now(),
         };
-        let mut messages = self.messages.lock().expect("outbox");
+        let mut messages = self.messages.lock().expect("mailbox");
         if messages.len() >= KEPT {
             messages.remove(0);
         }
@@ -91,7 +91,7 @@ fn slack_text(text: &str, blocks: &Value) -> String {
 
 impl Mailbox for DevMailbox {
     fn messages(&self) -> Vec<MailboxMessage> {
-        self.messages.lock().expect("outbox").clone()
+        self.messages.lock().expect("mailbox").clone()
     }
 }
 
@@ -116,7 +116,7 @@ impl SlackApi for DevMailbox {
         text: &str,
         blocks: &Value,
     ) -> Result<(), ChannelError> {
-        let mut messages = self.messages.lock().expect("outbox");
+        let mut messages = self.messages.lock().expect("mailbox");
         let m = messages
             .iter_mut()
             .find(|m| m.id == at.ts)
@@ -139,7 +139,7 @@ impl SlackApi for DevMailbox {
 
     async fn open_view(&self, _trigger_id: &str, _view: &Value) -> Result<(), ChannelError> {
         Err(ChannelError::Refused(
-            "the local outbox has no Slack to open a form in".into(),
+            "the dev mailbox has no Slack to open a form in".into(),
         ))
     }
 

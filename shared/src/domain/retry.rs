@@ -21,8 +21,8 @@ impl Backoff {
         factor: 2.0,
         max: Duration::from_secs(3600),
     };
-    /// Messages to approvers: 2 s doubling to 5 min; the eighth attempt comes about
-    /// 8 minutes after the first.
+    /// Messages to approvers: 2 s doubling to 5 min; the eighth attempt comes 4 to 9
+    /// minutes after the first, with jitter.
     pub const MESSAGES: Backoff = Backoff {
         first: Duration::from_secs(2),
         factor: 2.0,

@@ -66,7 +66,7 @@ pub struct MailboxMessage {
     pub sent_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The messages the local outbox holds, oldest first.
+/// The messages the dev mailbox holds, oldest first.
 pub trait Mailbox: Send + Sync {
     fn messages(&self) -> Vec<MailboxMessage>;
 }

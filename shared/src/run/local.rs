@@ -21,7 +21,7 @@ use crate::run::config::LocalConfig;
 
 /// `webhooks_allow_private` lets webhook, callback and executor receivers on loopback and
 /// private networks through (the local server's default). Every channel writes to the
-/// local outbox; `use_config` connects Slack when a token is configured.
+/// dev mailbox; `use_config` connects Slack when a token is configured.
 pub fn compose(
     stores: &Stores,
     clock: Arc<dyn Clock>,

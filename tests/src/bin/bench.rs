@@ -247,7 +247,7 @@ async fn bench_webhooks(backend: Backend, args: &Args) -> anyhow::Result<Value> 
 }
 
 /// Creates requests for one Slack approver (the Slack Web API on loopback) and one email
-/// approver (the local outbox), lets the local worker send, and measures from each
+/// approver (the dev mailbox), lets the local worker send, and measures from each
 /// request's creation to each channel's `approval.sent.*` event (both stamped by the
 /// same clock).
 async fn bench_deliveries(backend: Backend, args: &Args) -> anyhow::Result<Value> {
@@ -419,7 +419,7 @@ async fn main() -> anyhow::Result<()> {
         "timers" => "timer lateness: deadline to approval.timed_out, local worker",
         "webhooks" => "decision sent → approval.approved webhook received, local worker",
         "deliveries" => {
-            "create → approval.sent.<channel>: Slack on loopback, email to the local outbox"
+            "create → approval.sent.<channel>: Slack on loopback, email to the dev mailbox"
         }
         other => {
             anyhow::bail!("--scenario must be http, timers, webhooks or deliveries, not {other:?}")

@@ -88,6 +88,13 @@ async fn admin_action(
     if let Some(r) = refused(app, account, form) {
         return r;
     }
+    let refused_with = async |errors: Vec<String>, status: StatusCode| {
+        let shown = AdminShown {
+            errors,
+            ..Default::default()
+        };
+        render_admin(app, account, shown, status).await
+    };
     match act(form).await {
         Ok(shown) => render_admin(app, account, shown, StatusCode::OK).await,
         Err(AppError::Invalid(errors)) => {
@@ -95,16 +102,7 @@ async fn admin_action(
                 .iter()
                 .map(|e| format!("{}: {}", e.field, e.message))
                 .collect();
-            render_admin(
-                app,
-                account,
-                AdminShown {
-                    errors,
-                    ..Default::default()
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refused_with(errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(AppError::Forbidden(why)) => (
             StatusCode::FORBIDDEN,
@@ -112,17 +110,7 @@ async fn admin_action(
         )
             .into_response(),
         Err(AppError::NotFound(what)) => {
-            let errors = vec![format!("{what} not found")];
-            render_admin(
-                app,
-                account,
-                AdminShown {
-                    errors,
-                    ..Default::default()
-                },
-                StatusCode::NOT_FOUND,
-            )
-            .await
+            refused_with(vec![format!("{what} not found")], StatusCode::NOT_FOUND).await
         }
         Err(e) => failure(e),
     }

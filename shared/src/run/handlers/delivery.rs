@@ -3,10 +3,9 @@
 //! which EventBridge hands over from the configuration set: a bounce or a complaint
 //! fails the delivery with the reason; a delivery notification marks it delivered.
 
-use aws_lambda_events::sqs::SqsEvent;
 use serde_json::Value;
 
-use super::{HandlerError, outbox};
+use super::{HandlerError, outbox, sqs_batch};
 use crate::app::messages::ProviderReport;
 use crate::app::outbox::JobRunner;
 use crate::ports::DeadLetters;
@@ -16,10 +15,8 @@ pub async fn handle(
     event: Value,
     dead_letters: Option<&dyn DeadLetters>,
 ) -> Result<Value, HandlerError> {
-    if event.get("Records").is_some() {
-        let batch: SqsEvent = serde_json::from_value(event)
-            .map_err(|e| HandlerError::Malformed(format!("not an SQS batch: {e}")))?;
-        let answer = outbox::handle(runner, batch, dead_letters).await;
+    if let Some(batch) = sqs_batch(&event) {
+        let answer = outbox::handle(runner, batch?, dead_letters).await;
         return Ok(serde_json::to_value(answer).expect("responses serialize"));
     }
     if event["source"] != "aws.ses" {

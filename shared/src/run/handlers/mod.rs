@@ -9,6 +9,7 @@ pub mod sweeper;
 pub mod timeout;
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde::Deserialize;
 
 use crate::ports::DeadLetters;
 
@@ -21,6 +22,15 @@ pub enum HandlerError {
     /// A retry may succeed.
     #[error("handling failed")]
     Failed(#[from] crate::app::AppError),
+}
+
+/// The SQS batch a function that has other triggers too was handed, if it is one.
+fn sqs_batch(event: &serde_json::Value) -> Option<Result<SqsEvent, HandlerError>> {
+    event.get("Records")?;
+    Some(
+        SqsEvent::deserialize(event)
+            .map_err(|e| HandlerError::Malformed(format!("not an SQS batch: {e}"))),
+    )
 }
 
 /// Runs `each` on the body of every message of an SQS batch. A message no retry can

@@ -2,10 +2,9 @@
 //! it with the schedule's input as the whole event (a `TimerFired`), and the SQS delay
 //! queue hands it batches of messages whose bodies are `TimerFired`s.
 
-use aws_lambda_events::sqs::SqsEvent;
 use serde_json::Value;
 
-use super::{HandlerError, each_message};
+use super::{HandlerError, each_message, sqs_batch};
 use crate::app::App;
 use crate::domain::TimerFired;
 use crate::ports::DeadLetters;
@@ -17,10 +16,8 @@ pub async fn handle(
     event: Value,
     dead_letters: Option<&dyn DeadLetters>,
 ) -> Result<Value, HandlerError> {
-    if event.get("Records").is_some() {
-        let batch: SqsEvent = serde_json::from_value(event)
-            .map_err(|e| HandlerError::Malformed(format!("not an SQS batch: {e}")))?;
-        let response = each_message(batch, dead_letters, |body| async move {
+    if let Some(batch) = sqs_batch(&event) {
+        let response = each_message(batch?, dead_letters, |body| async move {
             let timer = parse(&body)?;
             let outcome = app.approvals().fire_timer(&timer).await?;
             tracing::info!(timer = %timer.name(), ?outcome, "timer handled");
