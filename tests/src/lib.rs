@@ -10,7 +10,7 @@ use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql;
 use greenlight::app::outbox::{JobRunner, RunnerConfig};
 use greenlight::app::{App, Ports, Stores, Timers};
-use greenlight::domain::{Lane, TaskKind};
+use greenlight::domain::{Lane, Limits, TaskKind};
 use greenlight::ports::Clock;
 use greenlight::run::local::{self, Running};
 use serde_json::{Value, json};
@@ -135,6 +135,8 @@ pub async fn spawn_app_configured(
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let mut ports = local::compose(&stores, clock.clone(), Arc::new(UuidIds), true);
     ports.channels.public_url = base.clone();
+    // Tests send bursts with one key; the limits test sets its own.
+    ports.limits = Limits::new(1_000_000, 1_000_000, 1_000_000);
     configure(&mut ports, clock.clone());
     let app = App::new(ports);
     let key = app

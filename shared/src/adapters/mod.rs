@@ -7,5 +7,6 @@ pub mod clock;
 pub mod dev_mailbox;
 pub mod http_sender;
 pub mod ids;
+pub mod rate_memory;
 pub mod slack_api;
 pub mod sql;

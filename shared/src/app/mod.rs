@@ -17,11 +17,11 @@ pub mod webhooks;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::domain::{Approval, FieldError};
+use crate::domain::{Approval, FieldError, Limits, Quota, Verdict};
 use crate::ports::{
     ApprovalStore, ChangeFeed, Clock, ConnectionStore, EmailSender, Ids, JobQueue, Mailbox,
-    MessageStore, Pusher, Scheduler, SchedulerError, SlackApi, SmsSender, StoreError, TenantStore,
-    UserStore, WebhookSender, WebhookStore,
+    MessageStore, Pusher, RateLimiter, Scheduler, SchedulerError, SlackApi, SmsSender, StoreError,
+    TenantStore, UserStore, WebhookSender, WebhookStore,
 };
 
 pub use accounts::{Account, Caller, DEFAULT_TENANT, FirstAdmin, SESSION_HOURS, SignedIn};
@@ -43,6 +43,8 @@ pub struct Stores {
     pub connections: Arc<dyn ConnectionStore>,
     pub messages: Arc<dyn MessageStore>,
     pub users: Arc<dyn UserStore>,
+    /// Rate counts kept in the database, for deployments of many processes.
+    pub rates: Arc<dyn RateLimiter>,
 }
 
 /// Everything the use-cases run on, built once per process by a composition root.
@@ -59,6 +61,9 @@ pub struct Ports {
     /// served over SSE straight from the event log (the local server).
     pub pusher: Option<Arc<dyn Pusher>>,
     pub channels: Channels,
+    /// Counts calls, sign-ins and messages against `limits`.
+    pub limiter: Arc<dyn RateLimiter>,
+    pub limits: Limits,
 }
 
 /// The use-cases over one set of ports; cheap to clone. Each feature is a view:
@@ -187,6 +192,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("missing or unknown API key")]
     Unauthorized,
+    /// Past a quota: what it is, and when a call is allowed again.
+    #[error("rate limit {} reached", .quota.name)]
+    RateLimited { quota: Quota, verdict: Verdict },
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("setting a timer failed")]

@@ -25,6 +25,11 @@ impl App {
         let grace = chrono::Duration::seconds(GRACE_SECONDS);
         let expired = self.approvals().sweep_overdue(grace, SWEEP_BATCH).await;
         let sessions = self.accounts().prune_sessions().await;
+        // Rate windows are an hour at the longest.
+        let window = self.clock.now() - chrono::Duration::hours(1);
+        if let Err(e) = self.limiter.forget_before(window).await {
+            tracing::error!(error = %crate::telemetry::error_chain(&e), "forgetting old rate counts failed");
+        }
         if let Err(e) = &expired {
             tracing::error!(error = %crate::telemetry::error_chain(e), "sweeping overdue requests failed");
         }

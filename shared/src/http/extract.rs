@@ -26,16 +26,19 @@ impl FromRequestParts<App> for Authed {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, key)| key.trim())
             .filter(|v| !v.is_empty());
-        if let Some(key) = bearer {
-            return Ok(Authed(app.accounts().authenticate(key).await?));
-        }
-        // The dashboard's pages read (the live stream) with their session cookie; only
-        // reads, so a cross-site form can never act through it.
-        let reads = matches!(parts.method, Method::GET | Method::HEAD);
-        match super::dashboard::session_token(&parts.headers) {
-            Some(token) if reads => Ok(Authed(app.accounts().account(&token).await?.caller())),
-            _ => Err(crate::app::AppError::Unauthorized.into()),
-        }
+        let caller = if let Some(key) = bearer {
+            app.accounts().authenticate(key).await?
+        } else {
+            // The dashboard's pages read (the live stream) with their session cookie; only
+            // reads, so a cross-site form can never act through it.
+            let reads = matches!(parts.method, Method::GET | Method::HEAD);
+            match super::dashboard::session_token(&parts.headers) {
+                Some(token) if reads => app.accounts().account(&token).await?.caller(),
+                _ => return Err(crate::app::AppError::Unauthorized.into()),
+            }
+        };
+        app.accounts().admit(&caller).await?;
+        Ok(Authed(caller))
     }
 }
 

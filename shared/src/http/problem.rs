@@ -10,7 +10,7 @@ use utoipa::openapi::{self, ContentBuilder, RefOr, ResponseBuilder};
 use utoipa::{IntoResponses, ToSchema};
 
 use crate::app::AppError;
-use crate::domain::{Approval, FieldError};
+use crate::domain::{Approval, FieldError, Quota, Verdict};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -27,6 +27,10 @@ pub struct Problem {
     /// On 409: the request as it is now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current: Option<Box<Approval>>,
+    /// On 429: the quota and when to come back, sent as headers.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub limited: Option<Box<(Quota, Verdict)>>,
 }
 
 impl Problem {
@@ -38,6 +42,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             current: None,
+            limited: None,
         }
     }
 
@@ -92,6 +97,13 @@ impl IntoResponse for Problem {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some((quota, verdict)) = self.limited.as_deref() {
+            let headers = res.headers_mut();
+            let value = |v: String| HeaderValue::from_str(&v).expect("quota names are ASCII");
+            headers.insert(header::RETRY_AFTER, verdict.reset_seconds.into());
+            headers.insert("ratelimit-policy", value(quota.policy_header()));
+            headers.insert("ratelimit", value(verdict.header(quota)));
+        }
         res
     }
 }
@@ -136,6 +148,18 @@ impl From<AppError> for Problem {
             AppError::Forbidden(why) => {
                 Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why)
             }
+            AppError::RateLimited { quota, verdict } => Problem {
+                limited: Some(Box::new((quota, verdict))),
+                ..Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too many requests",
+                    format!(
+                        "more than {} in {} seconds ({}); try again in {} s",
+                        quota.limit, quota.window_seconds, quota.name, verdict.reset_seconds
+                    ),
+                )
+            },
             AppError::Unauthorized => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -190,6 +214,10 @@ impl IntoResponses for ApiCall {
     fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
         problems(&[
             (401, "Missing or unknown API key"),
+            (
+                429,
+                "Past the key's or the tenant's rate limit; `Retry-After` says when to come back",
+            ),
             (
                 500,
                 "The store failed; nothing was changed and it is safe to retry",

@@ -8,6 +8,8 @@ mod local;
 
 use secrecy::SecretString;
 
+use crate::domain::Limits;
+
 #[cfg(feature = "aws")]
 pub use lambda::{ChannelsConfig, Database, DatabaseSecret, LambdaConfig};
 pub use local::{Admin, LocalConfig};
@@ -30,6 +32,10 @@ pub struct Common {
     /// loopback and private networks are allowed.
     pub webhooks_allow_private: bool,
     pub slack: SlackConfig,
+    /// `GREENLIGHT_RATE_LIMIT_PER_MINUTE` (default 600) per API key,
+    /// `GREENLIGHT_TENANT_RATE_LIMIT_PER_MINUTE` (default five times that) per tenant,
+    /// `GREENLIGHT_MESSAGES_PER_HOUR` (default 1,000) messages to approvers per tenant.
+    pub limits: Limits,
 }
 
 /// Where the local server and the functions differ on the common settings: a function
@@ -56,7 +62,31 @@ impl Common {
                 reason: "must be at least 1".into(),
             });
         }
+        let at_least_one = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            let n = parse(lookup, name, default)?;
+            if n == 0 {
+                return Err(ConfigError {
+                    name,
+                    value: "0".into(),
+                    reason: "must be at least 1".into(),
+                });
+            }
+            Ok(n)
+        };
+        let per_key = at_least_one("GREENLIGHT_RATE_LIMIT_PER_MINUTE", Limits::DEFAULT_PER_KEY)?;
+        let limits = Limits::new(
+            per_key,
+            at_least_one(
+                "GREENLIGHT_TENANT_RATE_LIMIT_PER_MINUTE",
+                per_key.saturating_mul(5),
+            )?,
+            at_least_one(
+                "GREENLIGHT_MESSAGES_PER_HOUR",
+                Limits::DEFAULT_MESSAGES_PER_HOUR,
+            )?,
+        );
         Ok(Self {
+            limits,
             max_connections,
             webhooks_allow_private: parse(
                 lookup,

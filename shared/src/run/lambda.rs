@@ -128,6 +128,9 @@ impl Lambda {
         let stores = sql::connect(url.expose_secret(), config.common.max_connections).await?;
         let clock = Arc::new(SystemClock);
         let app = App::new(Ports {
+            // Containers come and go: the counts live in the database they share.
+            limiter: stores.rates.clone(),
+            limits: config.common.limits,
             stores,
             clock: clock.clone(),
             ids: Arc::new(UuidIds),

@@ -13,9 +13,11 @@ use super::worker;
 use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::dev_mailbox::DevMailbox;
 use crate::adapters::http_sender::HttpSender;
+use crate::adapters::rate_memory::MemoryRateLimiter;
 use crate::app::outbox::{JobRunner, RunnerConfig};
 use crate::app::{App, Channels, Ports, Stores, Timers};
 use crate::domain::Lane;
+use crate::domain::Limits;
 use crate::ports::{Clock, Ids, StoreError};
 use crate::run::config::LocalConfig;
 
@@ -37,6 +39,9 @@ pub fn compose(
         timers: Timers::Delayed,
         sender: Arc::new(HttpSender::new(webhooks_allow_private)),
         pusher: None,
+        // One process serves every call, so the buckets live in it.
+        limiter: Arc::new(MemoryRateLimiter::default()),
+        limits: Limits::default(),
     }
 }
 
@@ -58,6 +63,7 @@ fn mailbox_channels(clock: Arc<dyn Clock>) -> Channels {
 /// configured, and the link-signing key kept in the database so links outlive restarts.
 pub async fn use_config(ports: &mut Ports, config: &LocalConfig) -> Result<(), StoreError> {
     ports.channels.public_url = config.public_url.clone();
+    ports.limits = config.common.limits;
     let slack = &config.common.slack;
     if let Some(api) = super::slack_api(slack) {
         ports.channels.slack = Some(api);
@@ -134,7 +140,12 @@ pub async fn start(
     let mut until = stopped.clone();
     let mut deadline = stopped;
     tasks.push(tokio::spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let served = axum::serve(
+            listener,
+            // The peer's address, for the limits on sign-in attempts.
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             let _ = until.wait_for(|s| *s).await;
         });
         // Live streams never finish by themselves: after the grace period whatever is

@@ -348,6 +348,8 @@ async fn start_configured(
     let stores = greenlight::adapters::sql::connect(&url, 20).await?;
     let mut ports =
         greenlight::run::local::compose(&stores, Arc::new(SystemClock), Arc::new(UuidIds), true);
+    // The benchmark measures throughput, not the limits on bursts.
+    ports.limits = greenlight::domain::Limits::new(u32::MAX, u32::MAX, u32::MAX);
     configure(&mut ports);
     let app = greenlight::app::App::new(ports);
     let key = app

@@ -99,7 +99,8 @@ where
         + crate::ports::WebhookStore
         + crate::ports::ConnectionStore
         + crate::ports::MessageStore
-        + crate::ports::UserStore,
+        + crate::ports::UserStore
+        + crate::ports::RateLimiter,
 {
     pub fn into_stores(self) -> Stores {
         let me = Arc::new(self);
@@ -110,7 +111,8 @@ where
             webhooks: me.clone(),
             connections: me.clone(),
             messages: me.clone(),
-            users: me,
+            users: me.clone(),
+            rates: me,
         }
     }
 }

@@ -11,6 +11,7 @@ mod dialect;
 mod jobs;
 mod messages;
 pub mod postgres;
+mod rates;
 pub mod sqlite;
 mod tenants;
 mod users;

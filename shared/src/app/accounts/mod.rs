@@ -1,6 +1,7 @@
 //! Who may call: tenants and their API keys, and the dashboard's people, sessions and
 //! invitations.
 
+mod limits;
 mod tenants;
 mod users;
 

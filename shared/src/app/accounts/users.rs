@@ -223,7 +223,15 @@ impl Accounts<'_> {
         })
     }
 
-    pub async fn sign_in(&self, email: &str, password: &str) -> Result<SignedIn, AppError> {
+    /// Signs in from `address` (the client's, where known). Attempts are limited per email
+    /// and per address, so a password cannot be guessed by machine.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        address: Option<&str>,
+    ) -> Result<SignedIn, AppError> {
+        self.admit_sign_in(email, address).await?;
         let user = match normalize_email(email) {
             Ok(e) => self.stores.users.user_by_email(&e).await?,
             Err(_) => None,

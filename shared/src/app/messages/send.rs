@@ -45,6 +45,22 @@ impl Messages<'_> {
             return Ok(Outcome::Done);
         }
         let now = self.clock.now();
+        // A tenant's messages an hour are capped, so one request (or one runaway agent)
+        // cannot send thousands of texts; a message past the cap waits, untried.
+        let cap = self.limits.messages;
+        let verdict = self.limiter.take(&cap, &d.tenant_id, now).await?;
+        if !verdict.allowed {
+            let at = now
+                + chrono::Duration::seconds(i64::try_from(verdict.reset_seconds).unwrap_or(3600));
+            let why = format!(
+                "the tenant's cap of {} messages an hour is reached",
+                cap.limit
+            );
+            d.next_retry_at = Some(at);
+            d.last_error = Some(why.clone());
+            self.stores.messages.save_message(&d).await?;
+            return Ok(Outcome::RetryAt(at, why));
+        }
         d.attempts += 1;
         match self.deliver(&d, &a).await {
             Ok(landed) => {

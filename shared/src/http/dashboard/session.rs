@@ -1,5 +1,10 @@
 //! Signing in and out, and joining by invitation: the session cookie is set here.
 
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use axum::http::Extensions;
+
 use super::*;
 
 #[derive(serde::Deserialize, Default)]
@@ -28,14 +33,35 @@ pub(super) async fn sign_in_page(Query(q): Query<SignInQuery>) -> Response {
     )
 }
 
+/// Where a request comes from: the peer, when the server sees it (the local server);
+/// behind API Gateway, the address it appended last to `X-Forwarded-For` (what a client
+/// puts there itself comes before it).
+fn client_address(headers: &HeaderMap, extensions: &Extensions) -> Option<String> {
+    if let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<SocketAddr>>() {
+        return Some(peer.ip().to_string());
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+}
+
 pub(super) async fn sign_in(
     State(app): State<App>,
     headers: HeaderMap,
+    extensions: Extensions,
     jar: CookieJar,
     Form(form): Form<Fields>,
 ) -> Response {
     let get = |k: &str| form.get(k).map_or("", String::as_str);
-    match app.accounts().sign_in(get("email"), get("password")).await {
+    let address = client_address(&headers, &extensions);
+    match app
+        .accounts()
+        .sign_in(get("email"), get("password"), address.as_deref())
+        .await
+    {
         Ok(signed) => {
             let session = cookie(&app, &headers, signed.token, SESSION_HOURS * 3600);
             (
@@ -53,6 +79,20 @@ pub(super) async fn sign_in(
                 email => get("email"),
             },
         ),
+        Err(AppError::RateLimited { verdict, .. }) => {
+            let mut r = page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "dashboard/sign_in.html",
+                minijinja::context! {
+                    title => "Sign in", next => safe_next(Some(get("next"))),
+                    error => format!("Too many attempts. Try again in {} seconds.", verdict.reset_seconds),
+                    email => get("email"),
+                },
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, verdict.reset_seconds.into());
+            r
+        }
         Err(e) => failure(e),
     }
 }
