@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::api::{approvals, health, messages, stream, webhooks};
-use crate::domain::{limits, policy, webhook};
+use crate::domain::{limits, webhook};
 
 struct BearerAuth;
 
@@ -125,11 +125,11 @@ fn body_bounds(doc: &mut Value) {
     }
     add(
         property(doc, "NewApproval", "escalation"),
-        json!({"maxItems": policy::MAX_LEVELS}),
+        json!({"maxItems": limits::MAX_LEVELS}),
     );
     add(
         property(doc, "NewApproval", "reminders"),
-        json!({"maxItems": policy::MAX_REMINDERS}),
+        json!({"maxItems": limits::MAX_REMINDERS}),
     );
     for field in ["callbackUrl", "executor"] {
         add(property(doc, "NewApproval", field), url.clone());
@@ -156,7 +156,7 @@ fn body_bounds(doc: &mut Value) {
 
     add(
         property(doc, "EscalationLevel", "approvers"),
-        json!({"minItems": 1}),
+        json!({"minItems": 1, "maxItems": limits::MAX_APPROVERS}),
     );
     add(property(doc, "EscalationLevel", "timeoutSeconds"), timeout);
     // A level ends in reject or approve: the ladder itself is the escalation.
