@@ -29,7 +29,7 @@ impl Modify for BearerAuth {
         approvals::create, approvals::list, approvals::get, approvals::decide,
         approvals::cancel, approvals::execution, approvals::events, approvals::verify,
         messages::list, messages::list_deprecated, messages::mailbox, messages::mailbox_deprecated,
-        stream::stream,
+        stream::stream, stream::ticket,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::rotate, webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
         webhooks::redeliver_since, webhooks::rotate_callback_secret,
