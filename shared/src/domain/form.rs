@@ -435,6 +435,58 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_s_cost_is_bounded_before_it_is_accepted() {
+        let defs: serde_json::Map<String, Value> = (0..25)
+            .map(|i| {
+                let next = format!("#/$defs/d{}", i + 1);
+                (
+                    format!("d{i}"),
+                    json!({"allOf": [{"$ref": next}, {"$ref": next}]}),
+                )
+            })
+            .chain([("d25".to_owned(), json!({"type": "object"}))])
+            .collect();
+        let doubling = json!({"type": "object", "$defs": defs, "allOf": [{"$ref": "#/$defs/d0"}]});
+        let err = check_schema(&doubling, "/uiSchema").unwrap_err();
+        assert!(
+            err.field.starts_with("/uiSchema/") && err.field.ends_with("/$ref"),
+            "{err:?}"
+        );
+
+        let remote = json!({"properties": {"a": {"$ref": "https://example.com/s.json"}}});
+        assert_eq!(
+            check_schema(&remote, "/uiSchema").unwrap_err().field,
+            "/uiSchema/properties/a/$ref"
+        );
+        let cycle = json!({"properties": {"a": {"$ref": "#"}}});
+        assert_eq!(
+            check_schema(&cycle, "/uiSchema").unwrap_err().field,
+            "/uiSchema/properties/a/$ref"
+        );
+        let shared = json!({
+            "type": "object",
+            "$defs": {"money": {"type": "number", "minimum": 0}},
+            "properties": {"amount": {"$ref": "#/$defs/money"}, "fee": {"$ref": "#/$defs/money"}}
+        });
+        assert_eq!(check_schema(&shared, "/uiSchema"), Ok(()));
+        assert!(validate(&shared, &json!({"amount": -1}), "/r").is_err());
+    }
+
+    #[test]
+    fn a_check_is_used_only_for_its_own_schema_and_data() {
+        let checked = Checked::run(&schema(), &json!({"amount": 900}));
+        assert!(matches!(
+            checked.outcome_for(&schema(), &json!({"amount": 900})),
+            Some(Err(_))
+        ));
+        assert_eq!(checked.outcome_for(&schema(), &json!({"amount": 1})), None);
+        assert_eq!(
+            checked.outcome_for(&json!({}), &json!({"amount": 900})),
+            None
+        );
+    }
+
+    #[test]
     fn names_every_failing_path() {
         let errs = validate(
             &schema(),
