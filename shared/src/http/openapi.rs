@@ -123,9 +123,21 @@ fn body_bounds(doc: &mut Value) {
     for field in ["quorum", "rejectQuorum"] {
         add(property(doc, "NewApproval", field), json!({"minimum": 1}));
     }
+    // What JSON Schema cannot count: approvers summed over the levels.
+    let escalation = property(doc, "NewApproval", "escalation");
+    let said = escalation["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     add(
-        property(doc, "NewApproval", "escalation"),
-        json!({"maxItems": limits::MAX_LEVELS}),
+        escalation,
+        json!({
+            "maxItems": limits::MAX_LEVELS,
+            "description": format!(
+                "{said} At most {} approvers on all levels together, `approvers` included.",
+                limits::MAX_APPROVERS_TOTAL
+            ),
+        }),
     );
     add(
         property(doc, "NewApproval", "reminders"),
@@ -264,6 +276,10 @@ mod tests {
         assert_eq!(
             doc["components"]["schemas"]["NewApproval"]["properties"]["name"]["maxLength"],
             limits::MAX_SHORT_TEXT
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["EscalationLevel"]["properties"]["approvers"]["maxItems"],
+            limits::MAX_APPROVERS
         );
     }
 }
