@@ -112,12 +112,29 @@ async fn connections_are_authenticated_filtered_pushed_to_and_pruned() {
         ws_event(
             "$connect",
             "c-0",
+            json!({"Authorization": "Bearer gl_not_a_key_at_all_000"}),
             json!({}),
-            json!({"token": "gl_not_a_key_at_all_000"}),
         ),
     )
     .await;
     assert_eq!(wrong["statusCode"], 401);
+    // A key in the query string is refused, even a good one: API Gateway logs it.
+    for name in ["token", "key"] {
+        let logged = realtime::handle(
+            &app.app,
+            ws_event("$connect", "c-0", json!({}), json!({name: app.key})),
+        )
+        .await;
+        assert_eq!(logged["statusCode"], 400, "{logged}");
+    }
+    for forged in ["", "abc.def", "not-a-ticket"] {
+        let refused = realtime::handle(
+            &app.app,
+            ws_event("$connect", "c-0", json!({}), json!({"ticket": forged})),
+        )
+        .await;
+        assert_eq!(refused["statusCode"], 401, "{forged}: {refused}");
+    }
     let bad = realtime::handle(
         &app.app,
         ws_event("$connect", "c-0", auth.clone(), json!({"types": "Nope"})),
@@ -131,18 +148,30 @@ async fn connections_are_authenticated_filtered_pushed_to_and_pruned() {
     )
     .await;
     assert_eq!(all["statusCode"], 200, "{all}");
-    // A browser's way: the key in the query string, and only approvals.
+    // A browser's way: a ticket in the query string, and only approvals. The ticket
+    // lasts a minute.
+    let ticket = app.post("/v1/stream/ticket", &json!(null)).await;
+    assert_eq!(ticket.status, 200, "{}", ticket.body);
+    let ticket = ticket.body["ticket"].as_str().unwrap().to_owned();
     let approved_only = realtime::handle(
         &app.app,
         ws_event(
             "$connect",
             "c-approved",
             json!({}),
-            json!({"token": app.key, "types": "approval.approved"}),
+            json!({"ticket": ticket, "types": "approval.approved"}),
         ),
     )
     .await;
-    assert_eq!(approved_only["statusCode"], 200);
+    assert_eq!(approved_only["statusCode"], 200, "{approved_only}");
+    app.clock.advance(chrono::Duration::seconds(61));
+    let stale = realtime::handle(
+        &app.app,
+        ws_event("$connect", "c-late", json!({}), json!({"ticket": ticket})),
+    )
+    .await;
+    assert_eq!(stale["statusCode"], 401, "{stale}");
+    app.clock.advance(chrono::Duration::seconds(-61));
 
     let id = app.create(&approval_body()).await;
     app.decide(&id, &json!({"decision": "approved"})).await;

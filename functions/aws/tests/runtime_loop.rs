@@ -571,7 +571,7 @@ async fn every_function_answers_its_sample_events() {
     assert_eq!(swept["expired"], 0, "{swept}");
     assert_eq!(swept["sessionsForgotten"], 0, "{swept}");
 
-    // realtime: connect with the key in the query string, then disconnect.
+    // realtime: connect with the key in the Authorization header, then disconnect.
     let mut realtime = Function::start("realtime", &env).await;
     let connected = realtime
         .invoke(sample("realtime-connect.json"))

@@ -107,6 +107,9 @@ impl WebhookSender for HttpSender {
 }
 
 fn failure(e: reqwest::Error) -> SendFailure {
+    // The URL's path and query may hold the receiver's token; the failure is logged
+    // and kept on the delivery, where the URL is already known.
+    let e = e.without_url();
     let detail = crate::telemetry::error_chain(&e);
     if detail.contains("not a public address") {
         SendFailure::Refused(detail)

@@ -29,7 +29,7 @@ pub use approvals::{
     Approvals, Created, DecisionInput, MAX_PAGE, Page, PageRequest, TimerOutcome, Verification,
 };
 pub use messages::Messages;
-pub use stream::Stream;
+pub use stream::{Stream, Ticket};
 pub use sweep::Swept;
 pub use webhooks::Webhooks;
 

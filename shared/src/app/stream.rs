@@ -1,10 +1,19 @@
 //! The live stream's subscriptions: which events a subscriber asked for, and on AWS the
 //! WebSocket connections that receive them.
 
+use chrono::{DateTime, Utc};
+
 use super::{AppError, Caller};
-use crate::domain::StreamConnection;
-use crate::domain::{Event, StreamFilter};
+use crate::domain::protocol::ticket::{self, StreamTicket};
+use crate::domain::{Event, StreamConnection, StreamFilter, limits};
 use crate::ports::PushError;
+
+/// A ticket to open the live stream's WebSocket (`POST /v1/stream/ticket`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub ticket: String,
+    pub expires_at: DateTime<Utc>,
+}
 
 crate::app::feature_view!(
     /// The live stream's WebSocket connections (AWS): `app.stream()`.
@@ -12,6 +21,34 @@ crate::app::feature_view!(
 );
 
 impl Stream<'_> {
+    /// A ticket for `caller`'s key, good for `ticket::TICKET_SECONDS`.
+    pub fn ticket(&self, caller: &Caller) -> Ticket {
+        let grant = StreamTicket {
+            tenant_id: caller.tenant_id.clone(),
+            key_id: caller.key_id.clone(),
+            expires_at: limits::after(self.clock.now(), ticket::TICKET_SECONDS),
+        };
+        Ticket {
+            ticket: ticket::issue(&self.channels.link_secret, &grant),
+            expires_at: grant.expires_at,
+        }
+    }
+
+    /// The caller a ticket stands for, while it is fresh and its key not revoked.
+    pub async fn redeem(&self, token: &str) -> Result<Caller, AppError> {
+        let grant = ticket::open(&self.channels.link_secret, token, self.clock.now())
+            .ok_or(AppError::Unauthorized)?;
+        let keys = self.stores.tenants.api_keys(&grant.tenant_id).await?;
+        let key = keys
+            .into_iter()
+            .find(|k| k.id == grant.key_id && k.revoked_at.is_none())
+            .ok_or(AppError::Unauthorized)?;
+        Ok(Caller {
+            tenant_id: key.tenant_id,
+            key_id: key.id,
+        })
+    }
+
     /// A WebSocket client connected with this key and filter.
     pub async fn open(
         &self,

@@ -1,7 +1,7 @@
 //! Approval policy over time: escalation ladders, reminders, quorum votes, and the
 //! timers a pending request needs.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -76,9 +76,6 @@ pub struct Timer {
     pub due_at: DateTime<Utc>,
 }
 
-pub const MAX_LEVELS: usize = 5;
-pub const MAX_REMINDERS: usize = 10;
-
 /// Every level's approvers, with the JSON Pointer of each list: the first approvers,
 /// then each escalation level's.
 pub(super) fn approver_lists<'a>(
@@ -98,8 +95,8 @@ pub fn identity(a: &Approver) -> &str {
     a.id.as_deref().unwrap_or(&a.recipient)
 }
 
-fn check_timeout(errors: &mut Vec<FieldError>, field: &str, s: i64) {
-    if !(limits::MIN_TIMEOUT_SECONDS..=limits::MAX_TIMEOUT_SECONDS).contains(&s) {
+pub(super) fn check_timeout(errors: &mut Vec<FieldError>, field: &str, s: i64) {
+    if !limits::is_timeout(s) {
         errors.push(FieldError::new(
             field,
             format!(
@@ -127,10 +124,10 @@ pub(super) fn check_policy(
             "a ladder needs timeoutAction \"escalate\"",
         ));
     }
-    if escalation.len() > MAX_LEVELS {
+    if escalation.len() > limits::MAX_LEVELS {
         errors.push(FieldError::new(
             "/escalation",
-            format!("at most {MAX_LEVELS} levels"),
+            format!("at most {} levels", limits::MAX_LEVELS),
         ));
     }
     for (i, level) in escalation.iter().enumerate() {
@@ -138,6 +135,11 @@ pub(super) fn check_policy(
             errors.push(FieldError::new(
                 format!("/escalation/{i}/approvers"),
                 "must name at least one approver",
+            ));
+        } else if level.approvers.len() > limits::MAX_APPROVERS {
+            errors.push(FieldError::new(
+                format!("/escalation/{i}/approvers"),
+                format!("must name at most {} approvers", limits::MAX_APPROVERS),
             ));
         }
         check_timeout(
@@ -152,26 +154,20 @@ pub(super) fn check_policy(
             ));
         }
     }
-    if reminders.len() > MAX_REMINDERS {
+    if reminders.len() > limits::MAX_REMINDERS {
         errors.push(FieldError::new(
             "/reminders",
-            format!("at most {MAX_REMINDERS} reminders"),
+            format!("at most {} reminders", limits::MAX_REMINDERS),
         ));
     }
     for (i, r) in reminders.iter().enumerate() {
         match (r.after_seconds, r.before_expiry_seconds) {
             // No deadline is further than the longest timeout, so a longer offset could
             // never fire; refusing it also keeps the timer arithmetic in range.
-            (Some(s), None) | (None, Some(s))
-                if (limits::MIN_TIMEOUT_SECONDS..=limits::MAX_TIMEOUT_SECONDS).contains(&s) => {}
-            (Some(_), None) | (None, Some(_)) => errors.push(FieldError::new(
-                format!("/reminders/{i}"),
-                format!(
-                    "the offset must be between {} and {} seconds",
-                    limits::MIN_TIMEOUT_SECONDS,
-                    limits::MAX_TIMEOUT_SECONDS
-                ),
-            )),
+            (Some(s), None) => check_timeout(errors, &format!("/reminders/{i}/afterSeconds"), s),
+            (None, Some(s)) => {
+                check_timeout(errors, &format!("/reminders/{i}/beforeExpirySeconds"), s)
+            }
             _ => errors.push(FieldError::new(
                 format!("/reminders/{i}"),
                 "give exactly one of afterSeconds or beforeExpirySeconds",
@@ -241,8 +237,8 @@ impl Approval {
         }];
         for (i, r) in self.spec.reminders.iter().enumerate() {
             let at = match (r.after_seconds, r.before_expiry_seconds) {
-                (Some(s), _) => self.level_started_at + Duration::seconds(s),
-                (_, Some(s)) => self.due_at - Duration::seconds(s),
+                (Some(s), _) => limits::after(self.level_started_at, s),
+                (_, Some(s)) => limits::before(self.due_at, s),
                 _ => continue,
             };
             if at > self.level_started_at && at < self.due_at {

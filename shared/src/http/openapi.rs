@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::api::{approvals, health, messages, stream, webhooks};
-use crate::domain::{limits, policy, webhook};
+use crate::domain::{limits, webhook};
 
 struct BearerAuth;
 
@@ -29,7 +29,7 @@ impl Modify for BearerAuth {
         approvals::create, approvals::list, approvals::get, approvals::decide,
         approvals::cancel, approvals::execution, approvals::events, approvals::verify,
         messages::list, messages::list_deprecated, messages::mailbox, messages::mailbox_deprecated,
-        stream::stream,
+        stream::stream, stream::ticket,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::rotate, webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
         webhooks::redeliver_since, webhooks::rotate_callback_secret,
@@ -123,13 +123,25 @@ fn body_bounds(doc: &mut Value) {
     for field in ["quorum", "rejectQuorum"] {
         add(property(doc, "NewApproval", field), json!({"minimum": 1}));
     }
+    // What JSON Schema cannot count: approvers summed over the levels.
+    let escalation = property(doc, "NewApproval", "escalation");
+    let said = escalation["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     add(
-        property(doc, "NewApproval", "escalation"),
-        json!({"maxItems": policy::MAX_LEVELS}),
+        escalation,
+        json!({
+            "maxItems": limits::MAX_LEVELS,
+            "description": format!(
+                "{said} At most {} approvers on all levels together, `approvers` included.",
+                limits::MAX_APPROVERS_TOTAL
+            ),
+        }),
     );
     add(
         property(doc, "NewApproval", "reminders"),
-        json!({"maxItems": policy::MAX_REMINDERS}),
+        json!({"maxItems": limits::MAX_REMINDERS}),
     );
     for field in ["callbackUrl", "executor"] {
         add(property(doc, "NewApproval", field), url.clone());
@@ -156,7 +168,7 @@ fn body_bounds(doc: &mut Value) {
 
     add(
         property(doc, "EscalationLevel", "approvers"),
-        json!({"minItems": 1}),
+        json!({"minItems": 1, "maxItems": limits::MAX_APPROVERS}),
     );
     add(property(doc, "EscalationLevel", "timeoutSeconds"), timeout);
     // A level ends in reject or approve: the ladder itself is the escalation.
@@ -264,6 +276,10 @@ mod tests {
         assert_eq!(
             doc["components"]["schemas"]["NewApproval"]["properties"]["name"]["maxLength"],
             limits::MAX_SHORT_TEXT
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["EscalationLevel"]["properties"]["approvers"]["maxItems"],
+            limits::MAX_APPROVERS
         );
     }
 }

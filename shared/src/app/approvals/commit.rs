@@ -122,8 +122,9 @@ impl Approvals<'_> {
         command: Command,
         actor: &Actor,
     ) -> Result<Approval, AppError> {
+        let checked = self.check_response(tenant_id, id, &command).await?;
         self.commit(tenant_id, id, actor, None, |current, now| {
-            current.decide(command.clone(), actor, now)
+            current.decide_with(command.clone(), checked.as_ref(), actor, now)
         })
         .await
     }

@@ -5,6 +5,7 @@ mod checks;
 mod commit;
 mod create;
 mod query;
+mod response;
 mod timers;
 mod work;
 

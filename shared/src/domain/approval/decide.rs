@@ -1,6 +1,6 @@
 //! What a command does to a request, or why it may not.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::validate::{check_optional_text, check_text};
@@ -11,6 +11,14 @@ use crate::domain::event::{Change, TimedOut};
 use crate::domain::policy::{Escalated, ReminderSent, Vote};
 use crate::domain::values::{Actor, DecisionKind, TimeoutAction};
 use crate::domain::{DomainError, FieldError, Status, Transition, form, limits};
+
+/// A decision as asked: what, with which data and words, by whom.
+struct Answer {
+    decision: DecisionKind,
+    response_data: Option<Value>,
+    feedback: Option<String>,
+    responded_by: String,
+}
 
 impl Approval {
     /// The state right after `approval.created`.
@@ -61,6 +69,18 @@ impl Approval {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Change, DomainError> {
+        self.decide_with(command, None, actor, now)
+    }
+
+    /// `decide`, taking the outcome of the uiSchema check from `checked` when it is the
+    /// check of this command's `responseData` against this request's schema.
+    pub fn decide_with(
+        &self,
+        command: Command,
+        checked: Option<&form::Checked>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Change, DomainError> {
         match command {
             Command::Decide {
                 decision,
@@ -69,7 +89,13 @@ impl Approval {
                 responded_by,
             } => {
                 let by = responded_by.unwrap_or_else(|| actor.id.clone());
-                self.decide_decision(decision, response_data, feedback, by, actor, now)
+                let answer = Answer {
+                    decision,
+                    response_data,
+                    feedback,
+                    responded_by: by,
+                };
+                self.decide_decision(answer, checked, actor, now)
             }
             Command::Expire { level } => {
                 self.require_level(level)?;
@@ -117,13 +143,17 @@ impl Approval {
 
     fn decide_decision(
         &self,
-        decision: DecisionKind,
-        response_data: Option<Value>,
-        feedback: Option<String>,
-        responded_by: String,
+        answer: Answer,
+        checked: Option<&form::Checked>,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Change, DomainError> {
+        let Answer {
+            decision,
+            response_data,
+            feedback,
+            responded_by,
+        } = answer;
         let transition = match decision {
             DecisionKind::Approved => Transition::Approve,
             DecisionKind::Rejected => Transition::Reject,
@@ -171,7 +201,10 @@ impl Approval {
                     ))
                 }
                 Some(schema) => {
-                    if let Err(mut e) = form::validate(schema, data, "/responseData") {
+                    let outcome = checked
+                        .and_then(|c| c.outcome_for(schema, data))
+                        .unwrap_or_else(|| form::validate(schema, data, "/responseData"));
+                    if let Err(mut e) = outcome {
                         errors.append(&mut e);
                     }
                 }
@@ -276,7 +309,7 @@ impl Approval {
             }
             Transition::Escalate => Change::Escalated(Escalated {
                 level: self.level + 1,
-                due_at: now + Duration::seconds(next_level.map_or(0, |l| l.timeout_seconds)),
+                due_at: limits::after(now, next_level.map_or(0, |l| l.timeout_seconds)),
             }),
             _ => Change::TimedOut(TimedOut {
                 action: self.current_timeout_action(),

@@ -1,6 +1,6 @@
 //! Checks a new request's body, every field at once.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{ApprovalSpec, NewApproval, normalize_time};
@@ -82,7 +82,20 @@ impl NewApproval {
         }
         let escalation = self.escalation.unwrap_or_default();
         let mut identities = Vec::new();
+        let mut total = 0usize;
         for (at, list) in policy::approver_lists(&self.approvers, &escalation) {
+            // The level that goes over the total is the one at fault.
+            let before = total;
+            total += list.len();
+            if before <= limits::MAX_APPROVERS_TOTAL && total > limits::MAX_APPROVERS_TOTAL {
+                errors.push(FieldError::new(
+                    &at,
+                    format!(
+                        "at most {} approvers on all levels together",
+                        limits::MAX_APPROVERS_TOTAL
+                    ),
+                ));
+            }
             for (i, a) in list.iter().enumerate() {
                 check_optional_text(
                     &mut errors,
@@ -114,7 +127,7 @@ impl NewApproval {
                 errors.push(FieldError::new("/expiresAt", "must be in the future"));
                 None
             }
-            (Some(at), None) if at - now > Duration::seconds(limits::MAX_TIMEOUT_SECONDS) => {
+            (Some(at), None) if at > limits::after(now, limits::MAX_TIMEOUT_SECONDS) => {
                 errors.push(FieldError::new(
                     "/expiresAt",
                     "must be at most 30 days in the future",
@@ -122,20 +135,11 @@ impl NewApproval {
                 None
             }
             (Some(at), None) => Some(normalize_time(at)),
-            (None, Some(s))
-                if !(limits::MIN_TIMEOUT_SECONDS..=limits::MAX_TIMEOUT_SECONDS).contains(&s) =>
-            {
-                errors.push(FieldError::new(
-                    "/timeoutSeconds",
-                    format!(
-                        "must be between {} and {} seconds",
-                        limits::MIN_TIMEOUT_SECONDS,
-                        limits::MAX_TIMEOUT_SECONDS
-                    ),
-                ));
+            (None, Some(s)) if !limits::is_timeout(s) => {
+                policy::check_timeout(&mut errors, "/timeoutSeconds", s);
                 None
             }
-            (None, Some(s)) => Some(now + Duration::seconds(s)),
+            (None, Some(s)) => Some(limits::after(now, s)),
             (None, None) => Some(now + limits::default_timeout()),
         };
 

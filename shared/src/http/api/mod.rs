@@ -36,6 +36,7 @@ pub(super) fn routes() -> Router<App> {
         // Likewise the dev mailbox's first name.
         .route("/v1/dev/outbox", get(messages::mailbox_deprecated))
         .route("/v1/stream", get(stream::stream))
+        .route("/v1/stream/ticket", post(stream::ticket))
         .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
         .route(
             "/v1/webhooks/{id}",

@@ -5,11 +5,12 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
@@ -216,4 +217,27 @@ pub async fn stream(
     };
     let stream = futures_util::stream::unfold(reader, Reader::next);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// A ticket to open the live stream's WebSocket on AWS.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamTicket {
+    /// Pass as `?ticket=` when connecting; it opens the stream as the key that asked for it.
+    ticket: String,
+    /// A minute after it was issued.
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Browsers cannot set headers on a WebSocket, and query strings are logged: the
+/// WebSocket takes this ticket in its query string instead of the key.
+#[utoipa::path(post, path = "/v1/stream/ticket", tag = "approvals",
+    responses((status = 200, description = "A ticket, good for 60 seconds", body = StreamTicket), ApiCall),
+    security(("bearer" = [])))]
+pub async fn ticket(State(app): State<App>, Authed(caller): Authed) -> Json<StreamTicket> {
+    let t = app.stream().ticket(&caller);
+    Json(StreamTicket {
+        ticket: t.ticket,
+        expires_at: t.expires_at,
+    })
 }

@@ -2,8 +2,10 @@
 //! authenticates and records the connection with its filters; `$disconnect` forgets
 //! it. Messages go out from the fan-out (see `App::push_to_connections`).
 //!
-//! Browsers cannot set headers on a WebSocket, so the API key may come as the `token`
-//! query parameter as well as `Authorization: Bearer`.
+//! The caller is an API key in `Authorization: Bearer`, or, for browsers (which
+//! cannot set headers on a WebSocket), a ticket from `POST /v1/stream/ticket` in the
+//! `ticket` query parameter. A key in the query string is refused: API Gateway logs
+//! query strings, and a ticket there is worth a minute, a key for ever.
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use serde_json::{Value, json};
@@ -23,6 +25,16 @@ pub async fn handle(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Value 
     match ctx.route_key.as_deref() {
         Some("$connect") => {
             let query = |k: &str| event.query_string_parameters.first(k).map(str::to_owned);
+            if ["key", "token", "apiKey", "api_key"]
+                .iter()
+                .any(|k| query(k).is_some())
+            {
+                return answer(
+                    400,
+                    "API keys are not taken from the query string, which is logged: send \
+                     Authorization: Bearer <key>, or ?ticket= from POST /v1/stream/ticket",
+                );
+            }
             let bearer = event
                 .headers
                 .get("authorization")
@@ -30,16 +42,23 @@ pub async fn handle(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Value 
                 .and_then(|v| v.split_once(' '))
                 .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
                 .map(|(_, k)| k.trim().to_owned())
-                .or_else(|| query("token"));
-            let Some(key) = bearer.filter(|k| !k.is_empty()) else {
-                return answer(
-                    401,
-                    "send an API key as Authorization: Bearer <key> or ?token=<key>",
-                );
+                .filter(|k| !k.is_empty());
+            let caller = match (bearer, query("ticket")) {
+                (Some(key), _) => app.accounts().authenticate(&key).await,
+                (None, Some(ticket)) => app.stream().redeem(&ticket).await,
+                (None, None) => {
+                    return answer(
+                        401,
+                        "send an API key as Authorization: Bearer <key>, or ?ticket= from \
+                         POST /v1/stream/ticket",
+                    );
+                }
             };
-            let caller = match app.accounts().authenticate(&key).await {
+            let caller = match caller {
                 Ok(c) => c,
-                Err(AppError::Unauthorized) => return answer(401, "unknown API key"),
+                Err(AppError::Unauthorized) => {
+                    return answer(401, "unknown API key, or a ticket expired or not ours");
+                }
                 Err(e) => return failed(e),
             };
             let filter = match StreamFilter::parse(
