@@ -36,7 +36,7 @@ impl Default for RunnerConfig {
         Self {
             // Short, because the worker renews it while it runs: a worker that dies
             // leaves its jobs to the next claimant within seconds, not minutes.
-            lease: Duration::from_secs(8),
+            lease: Duration::from_secs(5),
             batch: 32,
             backoff: Backoff::JOBS,
             lane: Lane::All,
