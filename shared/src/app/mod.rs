@@ -59,6 +59,9 @@ pub struct Ports {
     /// served over SSE straight from the event log (the local server).
     pub pusher: Option<Arc<dyn Pusher>>,
     pub channels: Channels,
+    /// Seals each request's audit head (`domain::chain::seal`); kept outside the
+    /// database, so that whoever can write the database cannot forge history.
+    pub audit_key: Arc<[u8]>,
 }
 
 /// The use-cases over one set of ports; cheap to clone. Each feature is a view:

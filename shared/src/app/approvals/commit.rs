@@ -160,6 +160,7 @@ impl Approvals<'_> {
                 .apply(&change, now)
                 .map_err(|e| self.domain_error(e, Some(current)))?;
             let event = Event::record(
+                tenant_id,
                 self.ids.next(IdKind::Event),
                 &next,
                 &change,
@@ -181,6 +182,7 @@ impl Approvals<'_> {
                 jobs: work.jobs,
                 cancel_job_kinds: work.cancel_kinds,
                 approval: next.clone(),
+                head_seal: self.seal(tenant_id, &event),
                 event,
                 delivery: delivery.clone(),
             };
@@ -224,6 +226,17 @@ impl Approvals<'_> {
             },
             (e, None) => AppError::Store(StoreError::Corrupt(e.to_string())),
         }
+    }
+
+    /// The seal of `event` as its request's head, written in the same transaction.
+    pub(crate) fn seal(&self, tenant_id: &str, event: &Event) -> String {
+        crate::domain::chain::seal(
+            &self.audit_key,
+            tenant_id,
+            &event.approval_id,
+            event.seq,
+            &event.hash,
+        )
     }
 
     pub(crate) fn announce(&self, tenant_id: &str, a: &Approval, has_jobs: bool) {
