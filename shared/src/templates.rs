@@ -50,6 +50,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "dashboard/mailbox.html",
             include_str!("../templates/dashboard/mailbox.html"),
         ),
+        (
+            "dashboard/jobs.html",
+            include_str!("../templates/dashboard/jobs.html"),
+        ),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name} does not parse: {e}"));

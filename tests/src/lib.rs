@@ -19,6 +19,7 @@ use sqlx::Connection;
 pub use greenlight;
 
 pub mod aws;
+pub mod crash;
 pub mod receiver;
 pub mod slack;
 

@@ -1,7 +1,9 @@
 //! The event log: replay rebuilds the row; tampering is detected.
 
+use greenlight::domain::chain::{self, ChainScheme};
 use greenlight::domain::event::replay;
 use greenlight::ports::ApprovalStore;
+use greenlight::run::config::LocalConfig;
 use greenlight_tests::{Backend, TestApp, approval_body, on_both_stores, spawn_app};
 use serde_json::json;
 
@@ -94,7 +96,136 @@ async fn editing_the_stored_state_breaks_verification(backend: Backend) {
     assert_eq!(v["replayMatchesState"], false);
 }
 
+/// Rewrites the request's history as someone with the database but not the audit key
+/// would: every hash recomputed and relinked, the row's head moved to match. `edit`
+/// changes each event first; returns what verification then says.
+async fn rewrite_history(
+    app: &TestApp,
+    id: &str,
+    edit: impl Fn(&mut greenlight::domain::Event),
+) -> serde_json::Value {
+    let mut events = app.stores.approvals.events("default", id).await.unwrap();
+    let mut prev = chain::GENESIS_HASH.to_owned();
+    for e in &mut events {
+        edit(e);
+        e.prev_hash = prev.clone();
+        e.hash = chain::hash_event("default", e);
+        prev = e.hash.clone();
+        // Only values this test made go into the text: hex hashes and small numbers.
+        let sql = format!(
+            "UPDATE approval_events SET actor = '{}', scheme = {}, prev_hash = '{}', hash = '{}' \
+             WHERE approval_id = $1 AND seq = {}",
+            e.actor,
+            e.scheme.number(),
+            e.prev_hash,
+            e.hash,
+            e.seq
+        );
+        assert_eq!(app.execute_sql(&sql, id).await, 1);
+    }
+    let sql = format!("UPDATE approvals SET last_event_hash = '{prev}' WHERE id = $1");
+    assert_eq!(app.execute_sql(&sql, id).await, 1);
+    app.get(&format!("/v1/approvals/{id}/events/verify"))
+        .await
+        .body
+}
+
+async fn a_history_rewritten_in_the_database_fails_the_seal(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = a_full_life(&app).await;
+    let v = app
+        .get(&format!("/v1/approvals/{id}/events/verify"))
+        .await
+        .body;
+    assert_eq!(
+        (v["valid"].clone(), v["sealed"].clone()),
+        (json!(true), json!(true)),
+        "{v}"
+    );
+    let v = rewrite_history(&app, &id, |e| {
+        if e.seq == 2 {
+            e.actor = "mallory".into();
+        }
+    })
+    .await;
+    assert_eq!(v["valid"], false, "{v}");
+    assert_eq!(v["brokenAt"], 4);
+    assert!(v["reason"].as_str().unwrap().contains("seal"), "{v}");
+    // Nor does removing the seal help: tenanted events are always sealed.
+    app.execute_sql("UPDATE approvals SET head_seal = NULL WHERE id = $1", &id)
+        .await;
+    let v = app
+        .get(&format!("/v1/approvals/{id}/events/verify"))
+        .await
+        .body;
+    assert_eq!(v["valid"], false, "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("missing"), "{v}");
+    app.shutdown().await;
+}
+
+async fn history_written_before_seals_still_verifies(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create(&approval_body()).await;
+    let decided = app.decide(&id, &json!({"decision": "approved"})).await;
+    assert_eq!(decided.status, 200, "{}", decided.body);
+    // As 0009 found it: hashes without the tenant, and no seal.
+    app.execute_sql("UPDATE approvals SET head_seal = NULL WHERE id = $1", &id)
+        .await;
+    let v = rewrite_history(&app, &id, |e| e.scheme = ChainScheme::Untenanted).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["sealed"], false, "{v}");
+    // The next change is hashed under the new scheme on the old links, and sealed.
+    let started = app
+        .post(
+            &format!("/v1/approvals/{id}/execution"),
+            &json!({"status": "started"}),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let v = app
+        .get(&format!("/v1/approvals/{id}/events/verify"))
+        .await
+        .body;
+    assert_eq!(
+        (v["valid"].clone(), v["sealed"].clone()),
+        (json!(true), json!(true)),
+        "{v}"
+    );
+    app.shutdown().await;
+}
+
+#[test]
+fn the_local_audit_key_is_made_once_and_kept_outside_the_database() {
+    let dir = std::env::temp_dir().join(format!("greenlight-audit-{}", uuid::Uuid::new_v4()));
+    let file = dir.join(".greenlight/audit.key");
+    let config = |key: Option<&str>| {
+        let file = file.display().to_string();
+        let key = key.map(str::to_owned);
+        LocalConfig::from_lookup(move |k| match k {
+            "GREENLIGHT_AUDIT_KEY_FILE" => Some(file.clone()),
+            "GREENLIGHT_AUDIT_KEY" => key.clone(),
+            _ => None,
+        })
+        .unwrap()
+    };
+    let first = greenlight::run::local::audit_key(&config(None)).unwrap();
+    assert_eq!(first.len(), 64);
+    let again = greenlight::run::local::audit_key(&config(None)).unwrap();
+    assert_eq!(first, again, "a restart keeps the key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by its owner only");
+    }
+    let given = greenlight::run::local::audit_key(&config(Some("a-key-from-the-env"))).unwrap();
+    assert_eq!(&*given, b"a-key-from-the-env");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 on_both_stores!(
+    a_history_rewritten_in_the_database_fails_the_seal,
+    history_written_before_seals_still_verifies,
     replaying_the_events_rebuilds_the_stored_row,
     editing_history_breaks_verification,
     removing_the_last_event_breaks_verification,

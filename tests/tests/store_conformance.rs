@@ -44,6 +44,7 @@ fn new_record(
         source: Source::Api,
     };
     let event = Event::record(
+        tenant,
         format!("evt_{id}_1"),
         &approval,
         &Change::Created(Box::new(spec)),
@@ -54,6 +55,7 @@ fn new_record(
     NewApprovalRecord {
         tenant_id: tenant.into(),
         approval,
+        head_seal: "seal".into(),
         event,
         jobs: vec![],
         idempotency: None,
@@ -80,6 +82,7 @@ fn approve(stored: &Approval, prev_hash: &str, by: &str) -> TransitionRecord {
         .unwrap();
     let next = stored.apply(&change, now).unwrap();
     let event = Event::record(
+        "t1",
         format!("evt_{}_{by}", stored.id),
         &next,
         &change,
@@ -91,6 +94,7 @@ fn approve(stored: &Approval, prev_hash: &str, by: &str) -> TransitionRecord {
         tenant_id: "t1".into(),
         expected_version: stored.version,
         approval: next,
+        head_seal: "seal".into(),
         event,
         jobs: vec![],
         cancel_job_kinds: vec![],

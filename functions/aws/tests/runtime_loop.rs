@@ -316,6 +316,7 @@ async fn every_function_answers_its_sample_events() {
     let outbox_dlq = aws::queue(&sdk, "gl-outbox-dlq").await;
     let group = aws::schedule_group(&sdk).await;
     let link_secret = aws::secret(&sdk, LINK_KEY).await;
+    let audit_key = aws::secret(&sdk, "audit-key-of-this-test").await;
     let sender = aws::verified_sender(&sdk).await;
     let deliveries = aws::queue(&sdk, "gl-delivery").await;
     let deliveries_dlq = aws::queue(&sdk, "gl-delivery-dlq").await;
@@ -326,6 +327,7 @@ async fn every_function_answers_its_sample_events() {
         ("GREENLIGHT_SLACK_SIGNING_SECRET", SLACK_SIGNING_SECRET),
         ("GREENLIGHT_SLACK_API_URL", slack.base.as_str()),
         ("GREENLIGHT_LINK_SECRET_ARN", link_secret.as_str()),
+        ("GREENLIGHT_AUDIT_KEY_ARN", audit_key.as_str()),
         ("GREENLIGHT_EMAIL_FROM", sender.as_str()),
         ("GREENLIGHT_DATABASE_URL", db.as_str()),
         ("GREENLIGHT_OUTBOX_QUEUE_URL", outbox.as_str()),

@@ -105,6 +105,12 @@ async fn main() -> anyhow::Result<()> {
     local::use_config(&mut ports, &config)
         .await
         .context("cannot read the approval-link key")?;
+    ports.audit_key = local::audit_key(&config).with_context(|| {
+        format!(
+            "cannot read or make the audit key {} (or set GREENLIGHT_AUDIT_KEY)",
+            config.audit_key_file.display()
+        )
+    })?;
     let app = App::new(ports);
 
     match cli.command.unwrap_or(Command::Serve) {

@@ -64,6 +64,9 @@ pub struct Ports {
     /// Counts calls, sign-ins and messages against `limits`.
     pub limiter: Arc<dyn RateLimiter>,
     pub limits: Limits,
+    /// Seals each request's audit head (`domain::chain::seal`); kept outside the
+    /// database, so that whoever can write the database cannot forge history.
+    pub audit_key: Arc<[u8]>,
 }
 
 /// The use-cases over one set of ports; cheap to clone. Each feature is a view:

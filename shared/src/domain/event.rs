@@ -124,8 +124,11 @@ pub struct Event {
     pub occurred_at: DateTime<Utc>,
     /// Hash of the previous event (64 zeros for the first).
     pub prev_hash: String,
-    /// SHA-256 over this event's content and `prevHash`.
+    /// SHA-256 over this event's content, its tenant and `prevHash`.
     pub hash: String,
+    /// How `hash` was made: kept by the store, not part of what the API shows.
+    #[serde(skip)]
+    pub scheme: chain::ChainScheme,
 }
 
 impl Event {
@@ -151,8 +154,10 @@ impl Event {
         })
     }
 
-    /// Records `change`, which turned the request into `after`, chained onto `prev_hash`.
+    /// Records `change`, which turned tenant `tenant_id`'s request into `after`, chained onto
+    /// `prev_hash`.
     pub fn record(
+        tenant_id: &str,
         id: String,
         after: &Approval,
         change: &Change,
@@ -173,8 +178,9 @@ impl Event {
             occurred_at: at,
             prev_hash: prev_hash.to_owned(),
             hash: String::new(),
+            scheme: chain::ChainScheme::Tenanted,
         };
-        event.hash = chain::hash_event(&event);
+        event.hash = chain::hash_event(tenant_id, &event);
         event
     }
 

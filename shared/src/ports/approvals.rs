@@ -10,6 +10,9 @@ pub struct StoredApproval {
     pub tenant_id: String,
     pub approval: Approval,
     pub last_event_hash: String,
+    /// The head's seal under the server's audit key (`chain::seal`); `None` on requests
+    /// last written before seals.
+    pub head_seal: Option<String>,
 }
 
 /// An `Idempotency-Key` and the hash of the body it came with.
@@ -25,6 +28,8 @@ pub struct NewApprovalRecord {
     pub tenant_id: String,
     pub approval: Approval,
     pub event: Event,
+    /// The seal of `event` as the request's head.
+    pub head_seal: String,
     pub jobs: Vec<NewJob>,
     pub idempotency: Option<IdempotencyClaim>,
 }
@@ -48,6 +53,8 @@ pub struct TransitionRecord {
     pub expected_version: i64,
     pub approval: Approval,
     pub event: Event,
+    /// The seal of `event` as the request's new head.
+    pub head_seal: String,
     pub jobs: Vec<NewJob>,
     /// Cancel the request's pending jobs of these kinds (its timers), in the same
     /// transaction, before adding `jobs`.

@@ -61,7 +61,9 @@ impl Job {
 }
 
 /// The outbox, used as a queue: claims hand out leases, and only the lease holder may
-/// settle a job. A lease that runs out makes the job claimable again.
+/// settle a job. A lease that runs out makes the job claimable again, unless that claim
+/// was its last attempt: then it is buried, so a job that kills its worker every time
+/// (a panic, a crash, a hang) stops at its attempts.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, jobs: Vec<NewJob>) -> Result<(), StoreError>;
@@ -86,6 +88,13 @@ pub trait JobQueue: Send + Sync {
         limit: u32,
         lane: Lane,
     ) -> Result<Vec<Job>, StoreError>;
+
+    /// Extends every lease `owner` still holds to `until` (the heartbeat of a worker that
+    /// is alive); returns how many.
+    async fn renew(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// A tenant's buried jobs, newest first, for the admin page.
+    async fn buried(&self, tenant_id: &str, limit: u32) -> Result<Vec<Job>, StoreError>;
 
     /// Marks done; `false` if `owner` no longer holds the lease.
     async fn complete(&self, job_id: &str, owner: &str) -> Result<bool, StoreError>;

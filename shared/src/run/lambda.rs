@@ -126,6 +126,9 @@ impl Lambda {
                 .into(),
         };
         let stores = sql::connect(url.expose_secret(), config.common.max_connections).await?;
+        let audit_key = secrets::secret_text(sdk, &config.audit_key_arn)
+            .await
+            .map_err(StartError::Credentials)?;
         let clock = Arc::new(SystemClock);
         let app = App::new(Ports {
             // Containers come and go: the counts live in the database they share.
@@ -142,6 +145,7 @@ impl Lambda {
                 .as_deref()
                 .map(|e| Arc::new(ApiGatewayPusher::new(sdk, e)) as Arc<dyn crate::ports::Pusher>),
             channels: channels(&config.channels, &config.common.slack, sdk).await?,
+            audit_key: Arc::from(audit_key.into_bytes()),
         });
         let mut queues = SqsRelay::new(sdk, &config.outbox_queue_url);
         if let Some(url) = &config.delivery_queue_url {

@@ -42,6 +42,8 @@ pub fn compose(
         // One process serves every call, so the buckets live in it.
         limiter: Arc::new(MemoryRateLimiter::default()),
         limits: Limits::default(),
+        // A key for this process only, until `use_config` reads the lasting one.
+        audit_key: Arc::from(&rand::random::<[u8; 32]>()[..]),
     }
 }
 
@@ -82,6 +84,43 @@ pub async fn use_config(ports: &mut Ports, config: &LocalConfig) -> Result<(), S
         .map_err(|e| StoreError::Corrupt(format!("the approval-link key: {e}")))?;
     ports.channels.link_secret = Arc::from(key);
     Ok(())
+}
+
+/// The key that seals audit heads: `GREENLIGHT_AUDIT_KEY`, or the key file, made with a
+/// fresh random key the first time (readable by its owner only).
+pub fn audit_key(config: &LocalConfig) -> std::io::Result<Arc<[u8]>> {
+    if let Some(key) = &config.audit_key {
+        return Ok(Arc::from(key.expose_secret().as_bytes()));
+    }
+    let path = &config.audit_key_file;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            let key = hex::encode(rand::random::<[u8; 32]>());
+            std::io::Write::write_all(&mut file, key.as_bytes())?;
+            file.sync_all()?;
+            Ok(Arc::from(key.as_bytes()))
+        }
+        // Made by an earlier start (or one starting beside us): use it.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let key = std::fs::read_to_string(path)?;
+            let key = key.trim();
+            if key.is_empty() {
+                return Err(std::io::Error::other(format!(
+                    "{} is empty",
+                    path.display()
+                )));
+            }
+            Ok(Arc::from(key.as_bytes()))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A running local server; dropping it does not stop it, `shutdown` does.

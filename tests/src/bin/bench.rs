@@ -26,9 +26,20 @@ struct Args {
     requests: usize,
     /// `http` (create and decide), `timers` (lateness of timeouts with many pending),
     /// `webhooks` (decision → webhook received, and deliveries per second) or
-    /// `deliveries` (create → each approver's message marked sent).
+    /// `deliveries` (create → each approver's message marked sent) or `crash` (writers
+    /// while the real server is killed with SIGKILL and restarted; the drain after the
+    /// last start).
     #[arg(long, default_value = "http")]
     scenario: String,
+    /// For `crash`: the server binary; default, `greenlight` beside this one (build it
+    /// with the same profile: `cargo build -p greenlight-local`).
+    #[arg(long)]
+    server: Option<std::path::PathBuf>,
+    /// For `crash`: concurrent writers and kills.
+    #[arg(long, default_value_t = 8)]
+    writers: usize,
+    #[arg(long, default_value_t = 5)]
+    kills: usize,
     /// For `timers`: how many pending requests time out.
     #[arg(long, default_value_t = 10_000)]
     pending: usize,
@@ -402,6 +413,25 @@ async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
     }))
 }
 
+async fn bench_crash(backend: Backend, args: &Args) -> anyhow::Result<Value> {
+    let server = match &args.server {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.with_file_name("greenlight"),
+    };
+    anyhow::ensure!(
+        server.exists(),
+        "no server binary at {} (--server)",
+        server.display()
+    );
+    let plan = greenlight_tests::crash::CrashPlan {
+        writers: args.writers,
+        kills: args.kills,
+        ..Default::default()
+    };
+    let report = greenlight_tests::crash::run(&server, backend, plan).await;
+    Ok(serde_json::to_value(report)?)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -423,15 +453,17 @@ async fn main() -> anyhow::Result<()> {
         "deliveries" => {
             "create → approval.sent.<channel>: Slack on loopback, email to the dev mailbox"
         }
-        other => {
-            anyhow::bail!("--scenario must be http, timers, webhooks or deliveries, not {other:?}")
-        }
+        "crash" => "kill -9 under load: last start → every approval.created webhook received",
+        other => anyhow::bail!(
+            "--scenario must be http, timers, webhooks, deliveries or crash, not {other:?}"
+        ),
     };
     for b in backends {
         results.push(match args.scenario.as_str() {
             "timers" => bench_timers(b, &args).await?,
             "webhooks" => bench_webhooks(b, &args).await?,
             "deliveries" => bench_deliveries(b, &args).await?,
+            "crash" => bench_crash(b, &args).await?,
             _ => bench(b, &args).await?,
         });
     }

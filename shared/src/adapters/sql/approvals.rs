@@ -12,6 +12,7 @@ use sqlx::{Arguments, ColumnIndex, Database, Encode, Executor, Type};
 
 use super::dialect::{Column, Conn, Dialect, Row, RowsAffected, SqlStore};
 use super::{corrupt, db_err};
+use crate::domain::chain::ChainScheme;
 use crate::domain::{Approval, Event, Source};
 use crate::ports::{
     ApprovalStore, CreateOutcome, IdempotencyClaim, ListQuery, NewApprovalRecord, StoreError,
@@ -19,7 +20,7 @@ use crate::ports::{
 };
 
 const EVENT_COLUMNS: &str = "approval_id, seq, id, type, data, snapshot, actor, source, \
-     occurred_at, prev_hash, hash";
+     occurred_at, prev_hash, hash, scheme";
 
 #[derive(sqlx::FromRow)]
 struct EventRow<D: Dialect> {
@@ -36,6 +37,7 @@ struct EventRow<D: Dialect> {
     occurred_at: D::Ts,
     prev_hash: String,
     hash: String,
+    scheme: i32,
 }
 
 impl<D: Dialect> TryFrom<EventRow<D>> for Event {
@@ -55,6 +57,8 @@ impl<D: Dialect> TryFrom<EventRow<D>> for Event {
             occurred_at: D::from_ts(r.occurred_at),
             prev_hash: r.prev_hash,
             hash: r.hash,
+            scheme: ChainScheme::from_number(r.scheme)
+                .ok_or_else(|| corrupt("event hash scheme", r.scheme))?,
         })
     }
 }
@@ -85,6 +89,7 @@ struct StoredRow {
     #[sqlx(flatten)]
     state: StateRow,
     last_event_hash: String,
+    head_seal: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -119,6 +124,7 @@ where
     for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
     String: Column<D::Db>,
     i64: Column<D::Db>,
+    i32: Column<D::Db>,
 {
     async fn insert_event(
         conn: &mut Conn<D>,
@@ -127,8 +133,8 @@ where
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO approval_events (tenant_id, approval_id, seq, id, type, data, snapshot, \
-             actor, source, occurred_at, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             actor, source, occurred_at, prev_hash, hash, scheme) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(tenant_id)
         .bind(&e.approval_id)
@@ -142,6 +148,7 @@ where
         .bind(D::to_ts(e.occurred_at))
         .bind(&e.prev_hash)
         .bind(&e.hash)
+        .bind(e.scheme.number())
         .execute(conn)
         .await
         .map_err(db_err)?;
@@ -204,8 +211,8 @@ where
         let a = &r.approval;
         sqlx::query(
             "INSERT INTO approvals (tenant_id, id, status, agent_id, action_type, expires_at, \
-             created_at, updated_at, version, last_event_hash, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             created_at, updated_at, version, last_event_hash, state, head_seal) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&r.tenant_id)
         .bind(&a.id)
@@ -218,6 +225,7 @@ where
         .bind(a.version)
         .bind(&r.event.hash)
         .bind(state_json(a))
+        .bind(&r.head_seal)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -232,7 +240,7 @@ where
         let a = &r.approval;
         let updated = sqlx::query(
             "UPDATE approvals SET status = $1, updated_at = $2, version = $3, \
-             last_event_hash = $4, state = $5, expires_at = $9 \
+             last_event_hash = $4, state = $5, expires_at = $9, head_seal = $10 \
              WHERE tenant_id = $6 AND id = $7 AND version = $8",
         )
         .bind(a.status.as_str())
@@ -244,6 +252,7 @@ where
         .bind(&a.id)
         .bind(r.expected_version)
         .bind(D::to_ts(a.due_at))
+        .bind(&r.head_seal)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
@@ -276,7 +285,8 @@ where
 
     async fn get(&self, tenant_id: &str, id: &str) -> Result<Option<StoredApproval>, StoreError> {
         let row: Option<StoredRow> = sqlx::query_as(
-            "SELECT state, last_event_hash FROM approvals WHERE tenant_id = $1 AND id = $2",
+            "SELECT state, last_event_hash, head_seal FROM approvals \
+             WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(id)
@@ -288,6 +298,7 @@ where
                 tenant_id: tenant_id.to_owned(),
                 approval: row.state.try_into()?,
                 last_event_hash: row.last_event_hash,
+                head_seal: row.head_seal,
             })
         })
         .transpose()

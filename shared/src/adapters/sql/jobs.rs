@@ -132,12 +132,26 @@ where
         lane: Lane,
     ) -> Result<Vec<Job>, StoreError> {
         let lease = chrono::Duration::from_std(lease).map_err(|e| corrupt("lease", e))?;
-        // A job is claimable when due and not under a live lease; an expired lease is a
-        // crashed or stuck worker, and its job goes to the next claimant.
+        // An expired lease is a worker that died, panicked or hung holding the job. If
+        // that claim was its last attempt, it is buried rather than claimed again, or a
+        // job that kills its worker would run forever.
+        sqlx::query(&format!(
+            "UPDATE jobs SET status = 'dead', run_at = $1, lease_owner = NULL, lease_until = NULL, \
+             last_error = 'its last attempt never finished (the worker crashed, panicked or hung)' \
+             WHERE status = 'pending' AND attempts >= max_attempts \
+             AND lease_until IS NOT NULL AND lease_until < $1 {lane}",
+            lane = lane_filter(lane),
+        ))
+        .bind(D::to_ts(now))
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
+        // A job is claimable when due, not under a live lease, and has attempts left.
         let sql = format!(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= $3 \
-             AND (lease_until IS NULL OR lease_until < $3) {lane} ORDER BY run_at, id LIMIT $4 {lock}) \
+             AND (lease_until IS NULL OR lease_until < $3) AND attempts < max_attempts {lane} \
+             ORDER BY run_at, id LIMIT $4 {lock}) \
              RETURNING {JOB_COLUMNS}",
             lane = lane_filter(lane),
             lock = D::CLAIM_LOCK,
@@ -158,6 +172,32 @@ where
         // request's jobs due at the same instant run in the order they were written.
         jobs.sort_by(|a, b| (a.run_at, &a.id).cmp(&(b.run_at, &b.id)));
         Ok(jobs)
+    }
+
+    async fn renew(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, StoreError> {
+        let n = sqlx::query(
+            "UPDATE jobs SET lease_until = $2 WHERE lease_owner = $1 AND status = 'pending'",
+        )
+        .bind(owner)
+        .bind(D::to_ts(until))
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(n)
+    }
+
+    async fn buried(&self, tenant_id: &str, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let rows: Vec<JobRow<D>> = sqlx::query_as(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND status = 'dead' \
+             ORDER BY run_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(tenant_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(Job::try_from).collect()
     }
 
     async fn complete(&self, job_id: &str, owner: &str) -> Result<bool, StoreError> {

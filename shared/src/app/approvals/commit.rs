@@ -11,8 +11,11 @@ use crate::domain::{
 };
 use crate::ports::{Changed, IdKind, StoreError, TransitionRecord};
 
-/// How many times a change is decided again after losing to a concurrent one.
-const COMMIT_TRIES: u32 = 5;
+/// How many times a change is decided again after losing to a concurrent one. Each
+/// loss is another writer's success, and a request has about as many writers at once
+/// as it has messages in flight (each records its send): enough tries that a decision
+/// racing a level's messages is not refused for their bookkeeping.
+const COMMIT_TRIES: u32 = 64;
 
 /// The body of `POST /v1/approvals/{id}/decision`.
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
@@ -89,7 +92,9 @@ impl Approvals<'_> {
     }
 
     /// Finishes what lost timers left undone: pending requests more than `grace` past
-    /// their deadline are expired now. Returns how many it changed.
+    /// their deadline are expired now. Returns how many it changed. A request that
+    /// cannot be expired is logged and passed over: it must not keep the sweep from the
+    /// others, and the next sweep tries it again.
     pub async fn sweep_overdue(
         &self,
         grace: chrono::Duration,
@@ -101,7 +106,11 @@ impl Approvals<'_> {
             match self.expire(&tenant_id, &id).await {
                 Ok(_) => changed += 1,
                 Err(AppError::Conflict { .. } | AppError::NotDue(_)) => {}
-                Err(e) => return Err(e),
+                Err(e) => tracing::error!(
+                    tenant = %tenant_id, approval = %id,
+                    error = %crate::telemetry::error_chain(&e),
+                    "sweep could not expire an overdue request; going on with the others"
+                ),
             }
         }
         if changed > 0 {
@@ -152,6 +161,7 @@ impl Approvals<'_> {
                 .apply(&change, now)
                 .map_err(|e| self.domain_error(e, Some(current)))?;
             let event = Event::record(
+                tenant_id,
                 self.ids.next(IdKind::Event),
                 &next,
                 &change,
@@ -173,6 +183,7 @@ impl Approvals<'_> {
                 jobs: work.jobs,
                 cancel_job_kinds: work.cancel_kinds,
                 approval: next.clone(),
+                head_seal: self.seal(tenant_id, &event),
                 event,
                 delivery: delivery.clone(),
             };
@@ -182,7 +193,14 @@ impl Approvals<'_> {
                     self.announce(tenant_id, &next, has_jobs);
                     return Ok(next);
                 }
-                Err(StoreError::VersionConflict) if tries < COMMIT_TRIES => continue,
+                // The record of a message sent (or lost) decides nothing and applies to
+                // any state, so it never gives up to other changes of the request: once
+                // the message is out, failing here would leave it pending, and its job
+                // would send it again. Each conflict is another writer's progress, so
+                // this ends.
+                Err(StoreError::VersionConflict) if tries < COMMIT_TRIES || delivery.is_some() => {
+                    continue;
+                }
                 Err(StoreError::VersionConflict) => {
                     let now = self.stored(tenant_id, id).await?;
                     return Err(AppError::Conflict {
@@ -209,6 +227,17 @@ impl Approvals<'_> {
             },
             (e, None) => AppError::Store(StoreError::Corrupt(e.to_string())),
         }
+    }
+
+    /// The seal of `event` as its request's head, written in the same transaction.
+    pub(crate) fn seal(&self, tenant_id: &str, event: &Event) -> String {
+        crate::domain::chain::seal(
+            &self.audit_key,
+            tenant_id,
+            &event.approval_id,
+            event.seq,
+            &event.hash,
+        )
     }
 
     pub(crate) fn announce(&self, tenant_id: &str, a: &Approval, has_jobs: bool) {

@@ -68,6 +68,7 @@ impl Approvals<'_> {
         };
         let change = Change::Created(Box::new(spec));
         let event = Event::record(
+            tenant_id,
             self.ids.next(IdKind::Event),
             &approval,
             &change,
@@ -80,6 +81,7 @@ impl Approvals<'_> {
             tenant_id: tenant_id.to_owned(),
             jobs: work.jobs,
             approval: approval.clone(),
+            head_seal: self.seal(tenant_id, &event),
             event,
             idempotency,
         };

@@ -165,7 +165,11 @@ impl Approvals<'_> {
     pub async fn verify(&self, tenant_id: &str, id: &str) -> Result<Verification, AppError> {
         let stored = self.stored(tenant_id, id).await?;
         let events = self.stores.approvals.events(tenant_id, id).await?;
-        let mut chain = chain::verify(&events, &stored.last_event_hash);
+        let seal = chain::HeadSeal {
+            key: &self.audit_key,
+            recorded: stored.head_seal.as_deref(),
+        };
+        let mut chain = chain::verify(tenant_id, &events, &stored.last_event_hash, seal);
         let replayed = replay_checked(&events);
         let replay_matches_state = replayed.state.as_ref() == Some(&stored.approval);
         if chain.valid {

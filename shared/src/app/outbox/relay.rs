@@ -70,7 +70,7 @@ impl JobRunner {
         if job.status != JobStatus::Pending {
             return Ok(());
         }
-        let outcome = self.run(&job).await;
+        let outcome = self.run_guarded(&job).await;
         self.settle(&job, &r.owner, outcome).await
     }
 }

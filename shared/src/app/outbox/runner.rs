@@ -34,7 +34,9 @@ pub struct RunnerConfig {
 impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
-            lease: Duration::from_secs(60),
+            // Short, because the worker renews it while it runs: a worker that dies
+            // leaves its jobs to the next claimant within seconds, not minutes.
+            lease: Duration::from_secs(5),
             batch: 32,
             backoff: Backoff::JOBS,
             lane: Lane::All,
@@ -101,22 +103,22 @@ impl JobRunner {
             let (runner, owner) = (self.clone(), owner.clone());
             running.spawn(async move {
                 for job in group {
-                    let outcome = runner.run(&job).await;
+                    let outcome = runner.run_guarded(&job).await;
                     runner.settle(&job, &owner, outcome).await?;
                 }
                 Ok::<(), AppError>(())
             });
         }
+        let heartbeat = self.heartbeat(owner.clone());
         let mut first_error = None;
         while let Some(done) = running.join_next().await {
             match done {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => first_error = first_error.or(Some(e)),
-                Err(panic) => {
-                    tracing::error!(error = %panic, "a job panicked; its lease will expire and it will run again")
-                }
+                Err(e) => tracing::error!(error = %e, "a job group ended abnormally"),
             }
         }
+        heartbeat.abort();
         match first_error {
             Some(e) => Err(e),
             None => Ok(claimed),
@@ -133,6 +135,34 @@ impl JobRunner {
                 return Ok(ran);
             }
             ran.extend(kinds);
+        }
+    }
+
+    /// Renews `owner`'s leases while its jobs run, so that only a dead or frozen worker
+    /// loses them. A renewal that fails is retried at the next beat; the lease is long
+    /// enough to miss a few.
+    fn heartbeat(&self, owner: String) -> tokio::task::JoinHandle<()> {
+        let (app, lease) = (self.app.clone(), self.config.lease);
+        tokio::spawn(async move {
+            let beat = lease / 4;
+            let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
+            loop {
+                tokio::time::sleep(beat).await;
+                let until = app.clock.now() + lease;
+                if let Err(e) = app.stores.jobs.renew(&owner, until).await {
+                    tracing::warn!(error = %e, "could not renew the leases of running jobs");
+                }
+            }
+        })
+    }
+
+    /// `run`, with a panic turned into a failed attempt: the job is retried on its
+    /// backoff and buried after its last attempt like any other failure.
+    pub(super) async fn run_guarded(&self, job: &Job) -> Outcome {
+        let (runner, owned) = (self.clone(), job.clone());
+        match tokio::spawn(async move { runner.run(&owned).await }).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Retry(format!("the job panicked: {e}")),
         }
     }
 
@@ -197,6 +227,11 @@ impl JobRunner {
             Outcome::Done => jobs.complete(&job.id, owner).await?,
             Outcome::NotBefore(at) => jobs.retry(&job.id, owner, at, "not yet due").await?,
             Outcome::RetryAt(at, error) => jobs.retry(&job.id, owner, at, &error).await?,
+            Outcome::Retry(error) if job.attempts >= job.max_attempts => {
+                tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed its last attempt; buried");
+                jobs.retry(&job.id, owner, self.app.clock.now(), &error)
+                    .await?
+            }
             Outcome::Retry(error) => {
                 let at =
                     self.config

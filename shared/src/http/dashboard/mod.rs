@@ -17,6 +17,7 @@ use serde::Serialize;
 mod admin;
 mod approval;
 mod inbox;
+mod jobs;
 mod session;
 
 use crate::app::messages::render;
@@ -72,6 +73,7 @@ pub fn routes() -> Router<App> {
             post(admin::redeliver),
         )
         .route("/dashboard/mailbox", get(admin::mailbox))
+        .route("/dashboard/admin/jobs", get(jobs::buried))
         // The page's first name, for bookmarks; it moves to the new one.
         .route(
             "/dashboard/outbox",

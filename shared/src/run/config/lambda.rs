@@ -25,6 +25,8 @@ pub struct LambdaConfig {
     /// function reads, for messages no retry can help.
     pub dead_letter_queue_url: Option<String>,
     pub channels: ChannelsConfig,
+    /// `GREENLIGHT_AUDIT_KEY_ARN`: the secret whose text seals each request's audit head.
+    pub audit_key_arn: String,
 }
 
 /// Where the database is: a URL, or the cluster's host and the Secrets Manager secret
@@ -130,6 +132,7 @@ impl LambdaConfig {
             dead_letter_queue_url: lookup("GREENLIGHT_DEAD_LETTER_QUEUE_URL")
                 .filter(|v| !v.is_empty()),
             channels: ChannelsConfig::from_lookup(&lookup)?,
+            audit_key_arn: required(&lookup, "GREENLIGHT_AUDIT_KEY_ARN")?,
         })
     }
 
@@ -157,6 +160,10 @@ mod tests {
             (
                 "GREENLIGHT_LINK_SECRET_ARN",
                 "arn:aws:secretsmanager:eu-west-1:1:secret:l",
+            ),
+            (
+                "GREENLIGHT_AUDIT_KEY_ARN",
+                "arn:aws:secretsmanager:eu-west-1:1:secret:a",
             ),
         ];
         let map: HashMap<String, String> = base

@@ -1,6 +1,7 @@
 //! The local server's settings.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use secrecy::SecretString;
 
@@ -23,6 +24,11 @@ pub struct LocalConfig {
     /// The dashboard's first admin, made at the first start (without one a one-time
     /// link is printed).
     pub admin: Option<Admin>,
+    /// `GREENLIGHT_AUDIT_KEY`: the key that seals audit heads; without it, the key in
+    /// `GREENLIGHT_AUDIT_KEY_FILE` (default `.greenlight/audit.key`, made at first start).
+    /// Either way outside the database, so that the database alone cannot forge history.
+    pub audit_key: Option<SecretString>,
+    pub audit_key_file: PathBuf,
 }
 
 /// `GREENLIGHT_ADMIN_EMAIL` and `GREENLIGHT_ADMIN_PASSWORD`.
@@ -73,6 +79,10 @@ impl LocalConfig {
             common,
             public_url,
             admin: admin(&lookup)?,
+            audit_key: non_blank(&lookup, "GREENLIGHT_AUDIT_KEY").map(SecretString::from),
+            audit_key_file: non_blank(&lookup, "GREENLIGHT_AUDIT_KEY_FILE")
+                .unwrap_or_else(|| ".greenlight/audit.key".into())
+                .into(),
         })
     }
 

@@ -9,8 +9,11 @@ use crate::app::App;
 use crate::app::outbox::OutboxRelay;
 
 pub async fn handle(app: &App, relay: &OutboxRelay) -> Result<Value, HandlerError> {
-    let swept = app.sweep().await?;
+    // The relay runs even when the sweep failed: lost jobs must not wait on a deadline
+    // that cannot be expired. The invocation still fails, so the failure shows.
+    let swept = app.sweep().await;
     let relayed = relay.relay_due().await?;
+    let swept = swept?;
     Ok(json!({
         "expired": swept.expired,
         "relayed": relayed,
