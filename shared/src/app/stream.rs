@@ -19,6 +19,9 @@ impl Stream<'_> {
         connection_id: &str,
         filter: StreamFilter,
     ) -> Result<(), AppError> {
+        // A connection's pushes are filtered by what it asked for, not by who it is, so
+        // only the roles that read every request of the tenant may open one.
+        caller.require_agent_side("open a WebSocket stream")?;
         let c = StreamConnection {
             connection_id: connection_id.to_owned(),
             tenant_id: caller.tenant_id.clone(),
