@@ -45,8 +45,9 @@ impl Approvals<'_> {
         id: &str,
         input: DecisionInput,
     ) -> Result<Approval, AppError> {
-        // Another tenant's request does not exist for this caller, whatever its role.
-        self.stored(&caller.tenant_id, id).await?;
+        // A request the caller may not see (another tenant's; for an approver key, one
+        // not naming it) does not exist for it, whatever its role.
+        self.read(caller, id).await?;
         let (responded_by, actor) = match (caller.role, &caller.approver) {
             (KeyRole::Approver, Some(me)) => match &input.responded_by {
                 Some(by) if !same_identity(by, me) => {
