@@ -1,7 +1,8 @@
 // The dashboard in a real browser: headless Chromium (Debian's package) driven by
 // playwright-core. tests/tests/browser.rs starts Greenlight and runs this with:
-//   GL_BASE, GL_EMAIL, GL_PASSWORD, GL_API_KEY, GL_FIRST (a request to approve with
-//   changes), GL_SECOND (a request decided through the API while its page is open),
+//   GL_BASE, GL_EMAIL, GL_PASSWORD, GL_API_KEY (an admin key), GL_FIRST (a request to
+//   approve with changes), GL_SECOND (a request decided through the API, on behalf of
+//   its approver ops@example.com, while its page is open),
 //   GL_SCREENSHOTS (a folder), GL_CHROMIUM (the browser's path).
 // Exits non-zero, with the reason, on the first expectation that does not hold.
 import { chromium } from "playwright-core";

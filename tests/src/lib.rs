@@ -9,8 +9,8 @@ use greenlight::adapters::clock::ManualClock;
 use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql;
 use greenlight::app::outbox::{JobRunner, RunnerConfig};
-use greenlight::app::{App, Ports, Stores, Timers};
-use greenlight::domain::{Lane, Limits, TaskKind};
+use greenlight::app::{App, NewKey, Ports, Stores, Timers};
+use greenlight::domain::{KeyRole, Lane, Limits, TaskKind};
 use greenlight::ports::Clock;
 use greenlight::run::local::{self, Running};
 use serde_json::{Value, json};
@@ -101,8 +101,12 @@ pub struct TestApp {
     pub stores: Stores,
     pub clock: Arc<ManualClock>,
     pub runner: JobRunner,
-    /// An API key of the default tenant.
+    /// An API key of the default tenant: an agent's, which asks and never decides.
     pub key: String,
+    /// An admin key of the default tenant.
+    pub admin_key: String,
+    /// Approver keys made so far, by identity.
+    approver_keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
     running: Option<Running>,
 }
 
@@ -146,6 +150,19 @@ pub async fn spawn_app_configured(
         .await
         .expect("default tenant")
         .expect("a fresh key");
+    let (_, admin_key) = app
+        .accounts()
+        .create_api_key(
+            greenlight::app::DEFAULT_TENANT,
+            NewKey {
+                name: "test admin",
+                role: KeyRole::Admin,
+                approver: None,
+            },
+            None,
+        )
+        .await
+        .expect("an admin key");
     let running = local::start(app.clone(), listener, None)
         .await
         .expect("start");
@@ -159,6 +176,8 @@ pub async fn spawn_app_configured(
         stores,
         clock,
         key,
+        admin_key,
+        approver_keys: Default::default(),
         running: Some(running),
     }
 }
@@ -234,9 +253,61 @@ impl TestApp {
         r.body["id"].as_str().expect("id").to_owned()
     }
 
+    /// Decides as an approver would: with `respondedBy`, by the admin key on that
+    /// approver's behalf; without, by the approver key of the first approver of the
+    /// request's current level (agent keys may not decide; `self.key` is an agent's).
     pub async fn decide(&self, id: &str, body: &Value) -> Reply {
-        self.post(&format!("/v1/approvals/{id}/decision"), body)
+        let path = format!("/v1/approvals/{id}/decision");
+        if body.get("respondedBy").is_some() {
+            return self
+                .send(
+                    reqwest::Method::POST,
+                    &path,
+                    Some(&self.admin_key),
+                    Some(body),
+                )
+                .await;
+        }
+        let a = self.get(&format!("/v1/approvals/{id}")).await.body;
+        let level = a["level"].as_u64().unwrap_or(0) as usize;
+        let approvers = match level {
+            0 => &a["approvers"],
+            n => &a["escalation"][n - 1]["approvers"],
+        };
+        let first = &approvers[0];
+        // No request to read (a test of a 404): any key that may decide will do.
+        let key = match first["id"].as_str().or(first["recipient"].as_str()) {
+            Some(who) => self.approver_key(who).await,
+            None => self.admin_key.clone(),
+        };
+        self.send(reqwest::Method::POST, &path, Some(&key), Some(body))
             .await
+    }
+
+    /// An approver key of the default tenant for `identity` (one per identity).
+    pub async fn approver_key(&self, identity: &str) -> String {
+        if let Some(k) = self.approver_keys.lock().expect("keys").get(identity) {
+            return k.clone();
+        }
+        let (_, secret) = self
+            .app
+            .accounts()
+            .create_api_key(
+                greenlight::app::DEFAULT_TENANT,
+                NewKey {
+                    name: "test approver",
+                    role: KeyRole::Approver,
+                    approver: Some(identity),
+                },
+                None,
+            )
+            .await
+            .expect("an approver key");
+        self.approver_keys
+            .lock()
+            .expect("keys")
+            .insert(identity.to_owned(), secret.clone());
+        secret
     }
 
     /// The request's own events: its log without the records of messages to its

@@ -187,7 +187,7 @@ async fn keys_are_required_and_tenants_are_isolated(backend: Backend) {
     let (_, other) = app
         .app
         .accounts()
-        .create_api_key("acme", "test", None)
+        .create_api_key("acme", greenlight::app::NewKey::agent("test"), None)
         .await
         .unwrap();
     assert_eq!(

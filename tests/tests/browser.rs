@@ -37,13 +37,19 @@ async fn the_dashboard_works_in_a_real_browser() {
         .await
         .unwrap();
     let first = app.create(&approval_body()).await;
-    let second = app.create(&approval_body()).await;
+    // Ops, its other approver, decides it through the API (an admin key on their behalf).
+    let mut body = approval_body();
+    body["approvers"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"channel": "email", "recipient": "ops@example.com"}));
+    let second = app.create(&body).await;
 
     let envs = [
         ("GL_BASE", app.base.clone()),
         ("GL_EMAIL", EMAIL.into()),
         ("GL_PASSWORD", PASSWORD.into()),
-        ("GL_API_KEY", app.key.clone()),
+        ("GL_API_KEY", app.admin_key.clone()),
         ("GL_FIRST", first.clone()),
         ("GL_SECOND", second.clone()),
         ("GL_SCREENSHOTS", shots.display().to_string()),

@@ -98,7 +98,13 @@ async fn with_admin(backend: Backend) -> TestApp {
 on_both_stores!(sessions_and_forms_are_guarded);
 async fn sessions_and_forms_are_guarded(backend: Backend) {
     let app = with_admin(backend).await;
-    let id = app.create(&approval_body()).await;
+    // Ops is the other approver: the decision made elsewhere below is theirs.
+    let mut body = approval_body();
+    body["approvers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"channel": "email", "recipient": "ops@example.com"}));
+    let id = app.create(&body).await;
 
     // Signed out: pages redirect to sign in; a wrong password is refused.
     let res = client()

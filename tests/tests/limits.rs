@@ -38,7 +38,7 @@ async fn past_the_key_then_the_tenant_quota_calls_get_429_with_when_to_return(ba
     let (_, second) = app
         .app
         .accounts()
-        .create_api_key("default", "second", None)
+        .create_api_key("default", greenlight::app::NewKey::agent("second"), None)
         .await
         .unwrap();
     let with_second = || app.send(Method::GET, "/v1/approvals", Some(&second), None);
@@ -60,7 +60,7 @@ async fn past_the_key_then_the_tenant_quota_calls_get_429_with_when_to_return(ba
     let (_, acme) = app
         .app
         .accounts()
-        .create_api_key("acme", "acme", None)
+        .create_api_key("acme", greenlight::app::NewKey::agent("acme"), None)
         .await
         .unwrap();
     let other = app

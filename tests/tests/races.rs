@@ -7,14 +7,19 @@ const DECIDERS: usize = 50;
 
 async fn fifty_concurrent_decisions_have_one_winner(backend: Backend) {
     let app = spawn_app(backend).await;
+    // Fifty approvers, each deciding on its own through the admin key on its behalf.
+    let mut body = approval_body();
+    body["approvers"] = (0..DECIDERS)
+        .map(|i| json!({"id": format!("approver-{i}"), "channel": "email", "recipient": format!("approver-{i}@example.com")}))
+        .collect();
     for round in 0..3 {
-        let id = app.create(&approval_body()).await;
+        let id = app.create(&body).await;
         let mut handles = Vec::new();
         for i in 0..DECIDERS {
             let (http, base, key, id) = (
                 app.http.clone(),
                 app.base.clone(),
-                app.key.clone(),
+                app.admin_key.clone(),
                 id.clone(),
             );
             handles.push(tokio::spawn(async move {

@@ -514,6 +514,8 @@ async fn api_keys_are_found_by_hash_only(backend: Backend) {
         name: "ci".into(),
         prefix: "gl_abc".into(),
         key_hash: "h".repeat(64),
+        role: greenlight::domain::KeyRole::Approver,
+        approver: Some("ann@example.com".into()),
         created_at: t0(),
         revoked_at: None,
     };

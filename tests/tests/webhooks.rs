@@ -579,6 +579,9 @@ async fn non_public_addresses_are_refused_at_registration_and_at_send_time() {
     let caller = greenlight::app::Caller {
         tenant_id: "default".into(),
         key_id: "test".into(),
+        role: greenlight::domain::KeyRole::Agent,
+        approver: None,
+        reads_all: true,
     };
     let endpoint_id = lenient
         .webhooks()

@@ -29,6 +29,8 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
 
 const KEY: &str = "gl_sample_key_0123456789";
+/// The admin key the sample decision is sent with: agent keys do not decide.
+const ADMIN_KEY: &str = "gl_sample_admin_key_0123456789";
 
 #[derive(Default)]
 struct Invocations {
@@ -308,6 +310,20 @@ async fn every_function_answers_its_sample_events() {
     local
         .accounts()
         .ensure_default_tenant(Some(KEY))
+        .await
+        .unwrap();
+    let admin = greenlight::app::NewKey {
+        name: "sample admin",
+        role: greenlight::domain::KeyRole::Admin,
+        approver: None,
+    };
+    local
+        .accounts()
+        .create_api_key(
+            greenlight::app::DEFAULT_TENANT,
+            admin,
+            Some(ADMIN_KEY.to_owned()),
+        )
         .await
         .unwrap();
     let sdk = aws::sdk_config().await;

@@ -78,12 +78,19 @@ enum TenantCommand {
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Create an API key for a tenant and print it (it is shown only once).
+    /// Create an API key for a tenant and print it as the last line (it is shown only
+    /// once).
     Create {
         #[arg(long, default_value = greenlight::app::DEFAULT_TENANT)]
         tenant: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// agent (asks), approver (decides as --approver) or admin (everything).
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// The approver identity (such as an email) an approver key decides as.
+        #[arg(long)]
+        approver: Option<String>,
     },
 }
 
@@ -188,10 +195,29 @@ async fn main() -> anyhow::Result<()> {
             println!("{}/dashboard/invite/{token}", base.trim_end_matches('/'));
         }
         Command::Key {
-            command: KeyCommand::Create { tenant, name },
+            command:
+                KeyCommand::Create {
+                    tenant,
+                    name,
+                    role,
+                    approver,
+                },
         } => {
-            let (key, secret) = app.accounts().create_api_key(&tenant, &name, None).await?;
-            eprintln!("created key {} for tenant {}", key.id, key.tenant_id);
+            let role = greenlight::domain::KeyRole::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("--role must be agent, approver or admin, not {role:?}")
+            })?;
+            let new = greenlight::app::NewKey {
+                name: &name,
+                role,
+                approver: approver.as_deref(),
+            };
+            let (key, secret) = app.accounts().create_api_key(&tenant, new, None).await?;
+            eprintln!(
+                "created {} key {} for tenant {}",
+                key.role.as_str(),
+                key.id,
+                key.tenant_id
+            );
             println!("{secret}");
         }
     }

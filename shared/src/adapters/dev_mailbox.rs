@@ -1,7 +1,7 @@
 //! The local server's dev mailbox: with no Slack workspace or AWS account configured,
 //! every message is kept here instead of sent, with its working links, and shown at
-//! `GET /v1/dev/mailbox`, so one person can play every approver. Kept in memory: a
-//! restart empties it.
+//! `GET /v1/dev/mailbox`, so one person can play every approver: each tenant sees only
+//! its own messages. Kept in memory: a restart empties it.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,7 +18,8 @@ const KEPT: usize = 1000;
 
 pub struct DevMailbox {
     clock: Arc<dyn Clock>,
-    messages: Mutex<Vec<MailboxMessage>>,
+    /// Each message with the tenant it was for, once the app said so.
+    messages: Mutex<Vec<(Option<String>, MailboxMessage)>>,
     next: Mutex<u64>,
 }
 
@@ -52,7 +53,7 @@ impl DevMailbox {
         if messages.len() >= KEPT {
             messages.remove(0);
         }
-        messages.push(message);
+        messages.push((None, message));
         id
     }
 }
@@ -90,8 +91,21 @@ fn slack_text(text: &str, blocks: &Value) -> String {
 }
 
 impl Mailbox for DevMailbox {
-    fn messages(&self) -> Vec<MailboxMessage> {
-        self.messages.lock().expect("mailbox").clone()
+    fn assign(&self, message_id: &str, tenant_id: &str) {
+        let mut messages = self.messages.lock().expect("mailbox");
+        if let Some((tenant, _)) = messages.iter_mut().find(|(_, m)| m.id == message_id) {
+            tenant.get_or_insert_with(|| tenant_id.to_owned());
+        }
+    }
+
+    fn messages(&self, tenant_id: &str) -> Vec<MailboxMessage> {
+        self.messages
+            .lock()
+            .expect("mailbox")
+            .iter()
+            .filter(|(tenant, _)| tenant.as_deref() == Some(tenant_id))
+            .map(|(_, m)| m.clone())
+            .collect()
     }
 }
 
@@ -119,7 +133,7 @@ impl SlackApi for DevMailbox {
         let mut messages = self.messages.lock().expect("mailbox");
         let m = messages
             .iter_mut()
-            .find(|m| m.id == at.ts)
+            .find_map(|(_, m)| (m.id == at.ts).then_some(m))
             .ok_or_else(|| ChannelError::Refused("chat.update: message_not_found".into()))?;
         m.text = slack_text(text, blocks);
         m.links = links_in(&m.text);

@@ -24,7 +24,7 @@ use crate::ports::{
     TenantStore, UserStore, WebhookSender, WebhookStore,
 };
 
-pub use accounts::{Account, Caller, DEFAULT_TENANT, FirstAdmin, SESSION_HOURS, SignedIn};
+pub use accounts::{Account, Caller, DEFAULT_TENANT, FirstAdmin, NewKey, SESSION_HOURS, SignedIn};
 pub use approvals::{
     Approvals, Created, DecisionInput, MAX_PAGE, Page, PageRequest, TimerOutcome, Verification,
 };

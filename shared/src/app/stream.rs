@@ -43,10 +43,7 @@ impl Stream<'_> {
             .into_iter()
             .find(|k| k.id == grant.key_id && k.revoked_at.is_none())
             .ok_or(AppError::Unauthorized)?;
-        Ok(Caller {
-            tenant_id: key.tenant_id,
-            key_id: key.id,
-        })
+        Ok(Caller::of_key(key))
     }
 
     /// A WebSocket client connected with this key and filter.
@@ -56,6 +53,9 @@ impl Stream<'_> {
         connection_id: &str,
         filter: StreamFilter,
     ) -> Result<(), AppError> {
+        // A connection's pushes are filtered by what it asked for, not by who it is, so
+        // only the roles that read every request of the tenant may open one.
+        caller.require_agent_side("open a WebSocket stream")?;
         let c = StreamConnection {
             connection_id: connection_id.to_owned(),
             tenant_id: caller.tenant_id.clone(),

@@ -19,9 +19,34 @@ pub struct ApiKey {
     pub name: String,
     pub prefix: String,
     pub key_hash: String,
+    pub role: KeyRole,
+    /// The approver identity an `approver` key acts as (normalised); none for others.
+    pub approver: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// What an API key may do. Agents ask; approvers answer, as one identity; admins do
+/// everything, and decide only in a named approver's name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyRole {
+    /// Creates, reads and cancels requests, reports execution, manages its webhooks and
+    /// stream; never decides.
+    Agent,
+    /// Reads the requests that name its identity and decides them, as that identity.
+    Approver,
+    /// Everything, keys included.
+    Admin,
+}
+
+text_enum!(KeyRole {
+    Agent = "agent",
+    Approver = "approver",
+    Admin = "admin",
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

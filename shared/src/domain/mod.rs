@@ -21,7 +21,7 @@ pub mod timer;
 pub mod values;
 pub mod webhook;
 
-pub use account::{ApiKey, Invite, Role, Session, Tenant, User};
+pub use account::{ApiKey, Invite, KeyRole, Role, Session, Tenant, User};
 pub use approval::{
     Approval, ApprovalSpec, Approver, Cancellation, Command, Decision, Execution, ExecutionReport,
     ExecutionStatus, NewApproval,

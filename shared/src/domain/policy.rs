@@ -95,6 +95,21 @@ pub fn identity(a: &Approver) -> &str {
     a.id.as_deref().unwrap_or(&a.recipient)
 }
 
+/// An identity as it is compared: trimmed and case-folded, since emails are
+/// case-insensitive and people type them as they like.
+pub fn normalize(who: &str) -> String {
+    who.trim().to_lowercase()
+}
+
+pub fn same_identity(a: &str, b: &str) -> bool {
+    normalize(a) == normalize(b)
+}
+
+/// Whether `who` is this approver, by its `id` or its recipient.
+fn is(a: &Approver, who: &str) -> bool {
+    a.id.as_deref().is_some_and(|id| same_identity(id, who)) || same_identity(&a.recipient, who)
+}
+
 pub(super) fn check_timeout(errors: &mut Vec<FieldError>, field: &str, s: i64) {
     if !limits::is_timeout(s) {
         errors.push(FieldError::new(
@@ -207,7 +222,16 @@ impl Approval {
     pub fn identity_of(&self, who: &str) -> Option<String> {
         approver_lists(&self.spec.approvers, &self.spec.escalation)
             .flat_map(|(_, list)| list)
-            .find(|a| a.id.as_deref() == Some(who) || a.recipient == who)
+            .find(|a| is(a, who))
+            .map(|a| identity(a).to_owned())
+    }
+
+    /// The identity behind `who` if it is an approver of the current level: the only
+    /// people whose answer counts now.
+    pub fn current_identity_of(&self, who: &str) -> Option<String> {
+        self.current_approvers()
+            .iter()
+            .find(|a| is(a, who))
             .map(|a| identity(a).to_owned())
     }
 
@@ -219,7 +243,12 @@ impl Approval {
     pub fn pending_recipients(&self) -> Vec<Approver> {
         self.current_approvers()
             .iter()
-            .filter(|a| !self.votes.iter().any(|v| v.voter == identity(a)))
+            .filter(|a| {
+                !self
+                    .votes
+                    .iter()
+                    .any(|v| same_identity(&v.voter, identity(a)))
+            })
             .cloned()
             .collect()
     }

@@ -30,7 +30,8 @@ impl FromRequestParts<App> for Authed {
             app.accounts().authenticate(key).await?
         } else {
             // The dashboard's pages read (the live stream) with their session cookie; only
-            // reads, so a cross-site form can never act through it.
+            // reads, so a cross-site form can never act through it, and with the person's
+            // role, so an approver reads no webhooks, keys or dev mailbox this way either.
             let reads = matches!(parts.method, Method::GET | Method::HEAD);
             match super::dashboard::session_token(&parts.headers) {
                 Some(token) if reads => app.accounts().account(&token).await?.caller(),

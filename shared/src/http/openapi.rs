@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::api::{approvals, health, messages, stream, webhooks};
+use super::api::{approvals, health, keys, messages, stream, webhooks};
 use crate::domain::{limits, webhook};
 
 struct BearerAuth;
@@ -33,11 +33,12 @@ impl Modify for BearerAuth {
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::rotate, webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
         webhooks::redeliver_since, webhooks::rotate_callback_secret,
+        keys::create, keys::list, keys::revoke,
         health::healthz,
     ),
     components(schemas(super::Problem)),
     modifiers(&BearerAuth),
-    tags((name = "approvals"), (name = "audit"), (name = "webhooks"), (name = "health"), (name = "local"))
+    tags((name = "approvals"), (name = "audit"), (name = "webhooks"), (name = "keys"), (name = "health"), (name = "local"))
 )]
 pub struct ApiDoc;
 

@@ -273,7 +273,19 @@ impl IntoResponses for Forbidden {
     fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
         problems(&[(
             403,
-            "The requester approving their own request, or, under a quorum, a vote that names no approver",
+            "Not a named approver's decision: an agent key; an approver key naming someone else in `respondedBy`; an admin key not naming an approver of the current level; or the requester approving their own request. Nothing is written",
+        )])
+    }
+}
+
+/// What a call may answer when the key's role does not allow it.
+pub struct RoleForbidden;
+
+impl IntoResponses for RoleForbidden {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        problems(&[(
+            403,
+            "The key's role does not allow this call (see the roles: agent, approver, admin); nothing is done",
         )])
     }
 }

@@ -66,7 +66,12 @@ pub struct MailboxMessage {
     pub sent_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The messages the dev mailbox holds, oldest first.
+/// The dev mailbox: what it holds, by tenant. The senders do not know whose message
+/// they carry, so the app tells the mailbox once a message landed; until then it is
+/// shown to no one.
 pub trait Mailbox: Send + Sync {
-    fn messages(&self) -> Vec<MailboxMessage>;
+    /// Marks the message with this provider id (or Slack `ts`) as the tenant's.
+    fn assign(&self, message_id: &str, tenant_id: &str);
+    /// The tenant's messages, oldest first.
+    fn messages(&self, tenant_id: &str) -> Vec<MailboxMessage>;
 }

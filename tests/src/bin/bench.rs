@@ -184,7 +184,8 @@ async fn arrival_receiver() -> anyhow::Result<(
 }
 
 async fn bench_webhooks(backend: Backend, args: &Args) -> anyhow::Result<Value> {
-    let (_, running, key) = start_local(backend).await?;
+    let (app, running, key) = start_local(backend).await?;
+    let decider = ann_key(&app).await?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -215,7 +216,7 @@ async fn bench_webhooks(backend: Backend, args: &Args) -> anyhow::Result<Value> 
     let mut tasks = Vec::with_capacity(ids.len());
     for id in ids.clone() {
         let permit = gate.clone().acquire_owned().await?;
-        let (http, key, base) = (http.clone(), key.clone(), base.clone());
+        let (http, key, base) = (http.clone(), decider.clone(), base.clone());
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
             let res = http
@@ -337,6 +338,21 @@ async fn bench_deliveries(backend: Backend, args: &Args) -> anyhow::Result<Value
 
 /// The local composition (system clock, background worker) over a fresh database, on
 /// port 0; returns it, the running server and an API key.
+/// An approver key of ann@example.com, whom `approval_body` asks: agents' keys do not
+/// decide.
+async fn ann_key(app: &greenlight::app::App) -> anyhow::Result<String> {
+    let new = greenlight::app::NewKey {
+        name: "bench approver",
+        role: greenlight::domain::KeyRole::Approver,
+        approver: Some("ann@example.com"),
+    };
+    let (_, secret) = app
+        .accounts()
+        .create_api_key(greenlight::app::DEFAULT_TENANT, new, None)
+        .await?;
+    Ok(secret)
+}
+
 async fn start_local(
     backend: Backend,
 ) -> anyhow::Result<(
@@ -375,7 +391,8 @@ async fn start_configured(
 }
 
 async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
-    let (_, running, key) = start_local(backend).await?;
+    let (app, running, key) = start_local(backend).await?;
+    let decider = ann_key(&app).await?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -398,7 +415,7 @@ async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
         })
         .collect();
     let (decide_wall, decide_lat, _) =
-        run_phase(&http, &key, args.concurrency, decides, 200).await?;
+        run_phase(&http, &decider, args.concurrency, decides, 200).await?;
     running.shutdown().await;
 
     let n = args.requests as f64;

@@ -6,10 +6,11 @@ use sqlx::{ColumnIndex, Encode, Executor, Type};
 
 use super::db_err;
 use super::dialect::{Column, Conn, Dialect, Row, RowsAffected, SqlStore};
-use crate::domain::{ApiKey, Tenant};
+use crate::domain::{ApiKey, KeyRole, Tenant};
 use crate::ports::{StoreError, TenantStore};
 
-const API_KEY_COLUMNS: &str = "id, tenant_id, name, prefix, key_hash, created_at, revoked_at";
+const API_KEY_COLUMNS: &str =
+    "id, tenant_id, name, prefix, key_hash, role, approver, created_at, revoked_at";
 
 #[derive(sqlx::FromRow)]
 struct TenantRow<D: Dialect> {
@@ -35,21 +36,28 @@ struct ApiKeyRow<D: Dialect> {
     name: String,
     prefix: String,
     key_hash: String,
+    role: String,
+    approver: Option<String>,
     created_at: D::Ts,
     revoked_at: Option<D::Ts>,
 }
 
-impl<D: Dialect> From<ApiKeyRow<D>> for ApiKey {
-    fn from(r: ApiKeyRow<D>) -> Self {
-        ApiKey {
+impl<D: Dialect> TryFrom<ApiKeyRow<D>> for ApiKey {
+    type Error = StoreError;
+
+    fn try_from(r: ApiKeyRow<D>) -> Result<Self, StoreError> {
+        Ok(ApiKey {
+            role: KeyRole::parse(&r.role)
+                .ok_or_else(|| StoreError::Corrupt(format!("API key role {:?}", r.role)))?,
             id: r.id,
             tenant_id: r.tenant_id,
             name: r.name,
             prefix: r.prefix,
             key_hash: r.key_hash,
+            approver: r.approver,
             created_at: D::from_ts(r.created_at),
             revoked_at: r.revoked_at.map(D::from_ts),
-        }
+        })
     }
 }
 
@@ -62,6 +70,7 @@ where
     String: Column<D::Db>,
     i64: Column<D::Db>,
     Option<D::Ts>: Column<D::Db>,
+    Option<String>: Column<D::Db>,
 {
     async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
@@ -86,13 +95,15 @@ where
 
     async fn create_api_key(&self, k: &ApiKey) -> Result<(), StoreError> {
         sqlx::query(&format!(
-            "INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(&k.id)
         .bind(&k.tenant_id)
         .bind(&k.name)
         .bind(&k.prefix)
         .bind(&k.key_hash)
+        .bind(k.role.as_str())
+        .bind(&k.approver)
         .bind(D::to_ts(k.created_at))
         .bind(k.revoked_at.map(D::to_ts))
         .execute(&self.writer)
@@ -109,7 +120,7 @@ where
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(row.map(ApiKey::from))
+        row.map(ApiKey::try_from).transpose()
     }
 
     async fn api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKey>, StoreError> {
@@ -120,7 +131,7 @@ where
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(rows.into_iter().map(ApiKey::from).collect())
+        rows.into_iter().map(ApiKey::try_from).collect()
     }
 
     async fn revoke_api_key(

@@ -5,7 +5,7 @@ mod limits;
 mod tenants;
 mod users;
 
-pub use tenants::{Caller, DEFAULT_TENANT, hash_api_key};
+pub use tenants::{Caller, DEFAULT_TENANT, NewKey, hash_api_key};
 pub use users::{Account, FirstAdmin, SESSION_HOURS, SignedIn};
 
 crate::app::feature_view!(

@@ -3,27 +3,100 @@ use sha2::{Digest, Sha256};
 
 use super::Accounts;
 use crate::app::AppError;
-use crate::domain::{Actor, Source};
+use crate::domain::policy::normalize;
+use crate::domain::{Actor, Approval, Event, KeyRole, Source};
 use crate::domain::{ApiKey, Tenant};
 use crate::ports::{IdKind, StoreError};
 
 /// The tenant the local server creates on first start.
 pub const DEFAULT_TENANT: &str = "default";
 const MIN_KEY_LEN: usize = 16;
+const MAX_KEY_NAME: usize = 100;
 
-/// Who is calling: the tenant and the key it authenticated with.
+/// What a new key is: its name, its role, and for an approver key the identity.
+#[derive(Debug, Clone, Copy)]
+pub struct NewKey<'a> {
+    pub name: &'a str,
+    pub role: KeyRole,
+    pub approver: Option<&'a str>,
+}
+
+impl<'a> NewKey<'a> {
+    pub fn agent(name: &'a str) -> Self {
+        Self {
+            name,
+            role: KeyRole::Agent,
+            approver: None,
+        }
+    }
+}
+
+/// Who is calling: the tenant, the key (or dashboard person) it authenticated as, and
+/// what that key may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub tenant_id: String,
     pub key_id: String,
+    pub role: KeyRole,
+    /// The identity an approver acts as.
+    pub approver: Option<String>,
+    /// Whether it reads every request of the tenant, as agents, admins and the
+    /// dashboard's people do (the dashboard's inbox is the tenant's); an approver key
+    /// reads only the requests that name it.
+    pub reads_all: bool,
 }
 
 impl Caller {
+    /// Who calls with this (live) key.
+    pub fn of_key(key: ApiKey) -> Caller {
+        Caller {
+            tenant_id: key.tenant_id,
+            key_id: key.id,
+            reads_all: key.role != KeyRole::Approver,
+            role: key.role,
+            approver: key.approver,
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         Actor {
             id: format!("api-key:{}", self.key_id),
             source: Source::Api,
         }
+    }
+
+    /// Refuses the call unless the caller's role is one of `roles`.
+    pub fn require(&self, roles: &[KeyRole], doing: &str) -> Result<(), AppError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "{} keys may not {doing}",
+                self.role.as_str()
+            )))
+        }
+    }
+
+    /// Agents and admins: the parts of the API an approver has no business with
+    /// (creating requests, webhooks, the dev mailbox).
+    pub fn require_agent_side(&self, doing: &str) -> Result<(), AppError> {
+        self.require(&[KeyRole::Agent, KeyRole::Admin], doing)
+    }
+
+    /// Whether the caller may see this request: an approver only the ones naming it.
+    pub fn may_read(&self, a: &Approval) -> bool {
+        self.reads_all
+            || self
+                .approver
+                .as_deref()
+                .is_some_and(|who| a.identity_of(who).is_some())
+    }
+
+    /// `may_read` of the request as the event left it (its snapshot).
+    pub fn may_read_event(&self, e: &Event) -> bool {
+        self.reads_all
+            || serde_json::from_value::<Approval>(e.snapshot.clone())
+                .is_ok_and(|a| self.may_read(&a))
     }
 }
 
@@ -54,10 +127,7 @@ impl Accounts<'_> {
         if key.revoked_at.is_some() {
             return Err(AppError::Unauthorized);
         }
-        Ok(Caller {
-            tenant_id: key.tenant_id,
-            key_id: key.id,
-        })
+        Ok(Caller::of_key(key))
     }
 
     pub async fn create_tenant(&self, id: Option<String>, name: &str) -> Result<Tenant, AppError> {
@@ -73,14 +143,40 @@ impl Accounts<'_> {
         Ok(tenant)
     }
 
-    /// Stores `secret` (or a fresh one) as a key of `tenant_id`; returns the secret, which
-    /// is never stored and cannot be shown again.
+    /// Stores `secret` (or a fresh one) as a key of `tenant_id` with `role` (and, for an
+    /// approver key, the identity it acts as); returns the secret, which is never stored
+    /// and cannot be shown again.
     pub async fn create_api_key(
         &self,
         tenant_id: &str,
-        name: &str,
+        new: NewKey<'_>,
         secret: Option<String>,
     ) -> Result<(ApiKey, String), AppError> {
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_KEY_NAME {
+            return Err(AppError::invalid(
+                "name",
+                format!("must be 1 to {MAX_KEY_NAME} characters"),
+            ));
+        }
+        let approver = match (new.role, new.approver.map(normalize)) {
+            (KeyRole::Approver, Some(who)) if !who.is_empty() && who.chars().count() <= 200 => {
+                Some(who)
+            }
+            (KeyRole::Approver, _) => {
+                return Err(AppError::invalid(
+                    "approver",
+                    "an approver key names the approver identity it acts as (1 to 200 characters)",
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(AppError::invalid(
+                    "approver",
+                    "only an approver key names an approver",
+                ));
+            }
+            (_, None) => None,
+        };
         if self.stores.tenants.get_tenant(tenant_id).await?.is_none() {
             return Err(AppError::NotFound("tenant"));
         }
@@ -97,6 +193,8 @@ impl Accounts<'_> {
             name: name.to_owned(),
             prefix: key_prefix(&secret),
             key_hash: hash_api_key(&secret),
+            role: new.role,
+            approver,
             created_at: self.clock.now(),
             revoked_at: None,
         };
@@ -141,7 +239,7 @@ impl Accounts<'_> {
                 None => {
                     self.create_api_key(
                         DEFAULT_TENANT,
-                        "GREENLIGHT_API_KEY",
+                        NewKey::agent("GREENLIGHT_API_KEY"),
                         Some(secret.to_owned()),
                     )
                     .await?;
@@ -151,10 +249,41 @@ impl Accounts<'_> {
         }
         if self.stores.tenants.count_api_keys(DEFAULT_TENANT).await? == 0 {
             let (_, secret) = self
-                .create_api_key(DEFAULT_TENANT, "first start", None)
+                .create_api_key(DEFAULT_TENANT, NewKey::agent("first start"), None)
                 .await?;
             return Ok(Some(secret));
         }
         Ok(None)
+    }
+
+    /// The tenant's keys, revoked ones included (admins only).
+    pub async fn keys(&self, caller: &Caller) -> Result<Vec<ApiKey>, AppError> {
+        caller.require(&[KeyRole::Admin], "manage keys")?;
+        Ok(self.stores.tenants.api_keys(&caller.tenant_id).await?)
+    }
+
+    /// A new key of the caller's tenant (admins only); the secret is shown this once.
+    pub async fn new_key(
+        &self,
+        caller: &Caller,
+        new: NewKey<'_>,
+    ) -> Result<(ApiKey, String), AppError> {
+        caller.require(&[KeyRole::Admin], "manage keys")?;
+        self.create_api_key(&caller.tenant_id, new, None).await
+    }
+
+    /// Revokes a key of the caller's tenant (admins only).
+    pub async fn revoke_key(&self, caller: &Caller, id: &str) -> Result<(), AppError> {
+        caller.require(&[KeyRole::Admin], "manage keys")?;
+        if self
+            .stores
+            .tenants
+            .revoke_api_key(&caller.tenant_id, id, self.clock.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("API key"))
+        }
     }
 }

@@ -11,7 +11,7 @@ use rand::RngCore;
 use super::Accounts;
 use super::tenants::hash_api_key as hash_token;
 use crate::app::{AppError, DEFAULT_TENANT};
-use crate::domain::{ApiKey, Invite, Role, Session, User};
+use crate::domain::{Invite, KeyRole, Role, Session, User};
 use crate::ports::{IdKind, StoreError};
 
 /// How long a sign-in lasts.
@@ -32,11 +32,20 @@ impl Account {
         self.user.role == Role::Admin
     }
 
-    /// The tenant-scoped caller the use-cases shared with the API take.
+    /// The tenant-scoped caller the use-cases shared with the API take, with the
+    /// person's role: an approver answers as their own identity, their email, and
+    /// like everyone signed in reads the tenant's requests, not its webhooks or keys.
     pub fn caller(&self) -> super::Caller {
+        let (role, approver) = match self.user.role {
+            Role::Admin => (KeyRole::Admin, None),
+            Role::Approver => (KeyRole::Approver, Some(self.user.email.clone())),
+        };
         super::Caller {
             tenant_id: self.user.tenant_id.clone(),
             key_id: format!("user:{}", self.user.id),
+            role,
+            approver,
+            reads_all: true,
         }
     }
 }
@@ -372,35 +381,5 @@ impl Accounts<'_> {
     pub async fn people(&self, by: &Account) -> Result<Vec<User>, AppError> {
         self.require_admin(by)?;
         Ok(self.stores.users.users(&by.user.tenant_id).await?)
-    }
-
-    pub async fn api_keys_of(&self, by: &Account) -> Result<Vec<ApiKey>, AppError> {
-        self.require_admin(by)?;
-        Ok(self.stores.tenants.api_keys(&by.user.tenant_id).await?)
-    }
-
-    pub async fn new_api_key(&self, by: &Account, name: &str) -> Result<String, AppError> {
-        self.require_admin(by)?;
-        if name.trim().is_empty() || name.chars().count() > 100 {
-            return Err(AppError::invalid("name", "must be 1 to 100 characters"));
-        }
-        let (_, secret) = self
-            .create_api_key(&by.user.tenant_id, name.trim(), None)
-            .await?;
-        Ok(secret)
-    }
-
-    pub async fn revoke_api_key(&self, by: &Account, id: &str) -> Result<(), AppError> {
-        self.require_admin(by)?;
-        if self
-            .stores
-            .tenants
-            .revoke_api_key(&by.user.tenant_id, id, self.clock.now())
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(AppError::NotFound("API key"))
-        }
     }
 }

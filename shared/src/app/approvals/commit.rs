@@ -6,8 +6,10 @@ use utoipa::ToSchema;
 use super::Approvals;
 use crate::app::{AppError, Caller};
 use crate::domain::Message;
+use crate::domain::policy::same_identity;
 use crate::domain::{
-    Actor, Approval, Change, Command, DecisionKind, DomainError, Event, ExecutionReport,
+    Actor, Approval, Change, Command, DecisionKind, DomainError, Event, ExecutionReport, KeyRole,
+    Source,
 };
 use crate::ports::{Changed, IdKind, StoreError, TransitionRecord};
 
@@ -28,29 +30,77 @@ pub struct DecisionInput {
     pub response_data: Option<Value>,
     #[serde(default)]
     pub feedback: Option<String>,
-    /// Who decided; defaults to the API key that made the call.
+    /// Who decided: an approver of the current level. An approver key may leave it out
+    /// (it is the key's identity) and may not name anyone else; an admin key must name
+    /// the approver it decides for.
     #[serde(default)]
     pub responded_by: Option<String>,
 }
 
 impl Approvals<'_> {
+    /// A decision through the API. Only a named approver decides: an agent key never;
+    /// an approver key as its own identity; an admin key on behalf of the approver it
+    /// names, which the event's actor records. Either way the identity must be an
+    /// approver of the level the request is at when the decision lands.
     pub async fn decide(
         &self,
         caller: &Caller,
         id: &str,
         input: DecisionInput,
     ) -> Result<Approval, AppError> {
-        // The event's actor is the key that made the call; `respondedBy` is who the
-        // caller says decided, and is recorded as such in the decision.
-        let actor = caller.actor();
+        // A request the caller may not see (another tenant's; for an approver key, one
+        // not naming it) does not exist for it, whatever its role.
+        self.read(caller, id).await?;
+        let (responded_by, actor) = match (caller.role, &caller.approver) {
+            (KeyRole::Approver, Some(me)) => match &input.responded_by {
+                Some(by) if !same_identity(by, me) => {
+                    return Err(AppError::Forbidden(format!(
+                        "this key decides as {me}; respondedBy must be {me} or left out"
+                    )));
+                }
+                Some(by) => (by.trim().to_owned(), caller.actor()),
+                None => (me.clone(), caller.actor()),
+            },
+            (KeyRole::Admin, _) => {
+                let by = input
+                    .responded_by
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|b| !b.is_empty())
+                    .ok_or_else(|| {
+                        AppError::Forbidden(
+                            "an admin key decides only on behalf of an approver: name them in respondedBy".into(),
+                        )
+                    })?
+                    .to_owned();
+                let actor = Actor {
+                    id: format!("api-key:{} on behalf of {by}", caller.key_id),
+                    source: Source::Api,
+                };
+                (by, actor)
+            }
+            (KeyRole::Agent | KeyRole::Approver, _) => {
+                return Err(AppError::Forbidden(
+                    "agent keys ask for approval and cannot give it; decide with an approver key"
+                        .into(),
+                ));
+            }
+        };
         let command = Command::Decide {
             decision: input.decision,
             response_data: input.response_data,
             feedback: input.feedback,
-            responded_by: input.responded_by,
+            responded_by: Some(responded_by.clone()),
         };
-        self.run_command(&caller.tenant_id, id, command, &actor)
-            .await
+        self.commit(&caller.tenant_id, id, &actor, None, |current, now| {
+            if current.current_identity_of(&responded_by).is_none() {
+                return Err(DomainError::Forbidden(format!(
+                    "{responded_by:?} is not an approver of this request's current level"
+                )));
+            }
+            current.decide(command.clone(), &actor, now)
+        })
+        .await
     }
 
     pub async fn cancel(
@@ -59,6 +109,7 @@ impl Approvals<'_> {
         id: &str,
         reason: Option<String>,
     ) -> Result<Approval, AppError> {
+        caller.require_agent_side("cancel requests")?;
         let actor = caller.actor();
         self.run_command(&caller.tenant_id, id, Command::Cancel { reason }, &actor)
             .await
@@ -70,6 +121,7 @@ impl Approvals<'_> {
         id: &str,
         report: ExecutionReport,
     ) -> Result<Approval, AppError> {
+        caller.require_agent_side("report execution")?;
         let actor = caller.actor();
         self.run_command(
             &caller.tenant_id,

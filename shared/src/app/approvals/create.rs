@@ -1,7 +1,7 @@
 use sha2::{Digest, Sha256};
 
 use super::Approvals;
-use crate::app::AppError;
+use crate::app::{AppError, Caller};
 use crate::domain::{Actor, Approval, Change, Event, NewApproval, Source, chain};
 use crate::ports::{CreateOutcome, IdKind, IdempotencyClaim, NewApprovalRecord};
 
@@ -23,10 +23,12 @@ fn request_hash(input: &NewApproval) -> String {
 impl Approvals<'_> {
     pub async fn create(
         &self,
-        tenant_id: &str,
+        caller: &Caller,
         input: NewApproval,
         idempotency_key: Option<String>,
     ) -> Result<Created, AppError> {
+        caller.require_agent_side("create requests")?;
+        let tenant_id = caller.tenant_id.as_str();
         let idempotency = match idempotency_key {
             Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY || !k.is_ascii() => {
                 return Err(AppError::invalid(

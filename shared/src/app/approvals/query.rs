@@ -8,7 +8,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::ToSchema;
 
 use super::Approvals;
-use crate::app::AppError;
+use crate::app::{AppError, Caller};
 use crate::domain::chain::{self, ChainVerification};
 use crate::domain::event::replay_checked;
 use crate::domain::{Approval, Event, EventRef, Status};
@@ -68,6 +68,38 @@ fn decode_cursor(c: &str) -> Result<(DateTime<Utc>, String), AppError> {
 }
 
 impl Approvals<'_> {
+    /// The request, if `caller` may see it; to others it does not exist.
+    pub async fn read(&self, caller: &Caller, id: &str) -> Result<Approval, AppError> {
+        let a = self.get(&caller.tenant_id, id).await?;
+        if caller.may_read(&a) {
+            Ok(a)
+        } else {
+            Err(AppError::NotFound("approval"))
+        }
+    }
+
+    /// `list`, of the requests `caller` may see. An approver's page is filtered after
+    /// the read, so it may hold fewer items than asked (even none) and still go on.
+    pub async fn list_for(&self, caller: &Caller, req: PageRequest) -> Result<Page, AppError> {
+        let mut page = self.list(&caller.tenant_id, req).await?;
+        page.items.retain(|a| caller.may_read(a));
+        Ok(page)
+    }
+
+    pub async fn read_events(&self, caller: &Caller, id: &str) -> Result<Vec<Event>, AppError> {
+        self.read(caller, id).await?;
+        self.events(&caller.tenant_id, id).await
+    }
+
+    pub async fn read_verification(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Verification, AppError> {
+        self.read(caller, id).await?;
+        self.verify(&caller.tenant_id, id).await
+    }
+
     pub async fn get(&self, tenant_id: &str, id: &str) -> Result<Approval, AppError> {
         Ok(self.stored(tenant_id, id).await?.approval)
     }

@@ -65,7 +65,7 @@ impl Messages<'_> {
     /// Whether this person may answer the request: admins always; others when the
     /// request names them (by email) as an approver.
     pub fn may_decide(&self, account: &Account, a: &Approval) -> bool {
-        account.is_admin() || a.identity_of(&account.user.email).is_some()
+        account.is_admin() || a.current_identity_of(&account.user.email).is_some()
     }
 
     /// A decision from the dashboard, as the signed-in person.

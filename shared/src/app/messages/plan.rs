@@ -10,17 +10,29 @@ use crate::domain::policy::identity;
 use crate::domain::{
     Approval, Change, Channel, Event, EventRef, Message, MessageStatus, Status, Task, message,
 };
-use crate::ports::{NewJob, StoreError};
+use crate::ports::{MailboxMessage, NewJob, StoreError};
 
 impl Messages<'_> {
     /// A request's messages, oldest first.
     pub async fn of(&self, caller: &Caller, approval_id: &str) -> Result<Vec<Message>, AppError> {
-        self.approvals().get(&caller.tenant_id, approval_id).await?;
+        self.approvals().read(caller, approval_id).await?;
         Ok(self
             .stores
             .messages
             .messages(&caller.tenant_id, approval_id)
             .await?)
+    }
+
+    /// The dev mailbox's messages of the caller's tenant. Its links answer for any
+    /// approver, so only agents and admins (who play every approver locally) read it.
+    pub fn mailbox(&self, caller: &Caller) -> Result<Vec<MailboxMessage>, AppError> {
+        caller.require_agent_side("read the dev mailbox")?;
+        let mailbox = self
+            .channels
+            .mailbox
+            .as_ref()
+            .ok_or(AppError::NotFound("dev mailbox"))?;
+        Ok(mailbox.messages(&caller.tenant_id))
     }
 
     /// Runs a plan: the event's messages, or, for an outcome, the Slack updates.

@@ -79,6 +79,9 @@ impl Messages<'_> {
                         id
                     }
                 };
+                if let Some(mailbox) = &self.channels.mailbox {
+                    mailbox.assign(&message_id, &d.tenant_id);
+                }
                 let change = message::sent(
                     d.channel,
                     Sent {

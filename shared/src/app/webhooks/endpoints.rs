@@ -80,6 +80,7 @@ impl Webhooks<'_> {
         caller: &Caller,
         input: NewEndpoint,
     ) -> Result<Endpoint, AppError> {
+        caller.require_agent_side("manage webhooks")?;
         let errors = Self::check_endpoint_fields(
             Some(&input.url),
             Some(&input.events),
@@ -109,10 +110,12 @@ impl Webhooks<'_> {
     }
 
     pub async fn endpoints(&self, caller: &Caller) -> Result<Vec<Endpoint>, AppError> {
+        caller.require_agent_side("manage webhooks")?;
         Ok(self.stores.webhooks.endpoints(&caller.tenant_id).await?)
     }
 
     pub async fn endpoint(&self, caller: &Caller, id: &str) -> Result<Endpoint, AppError> {
+        caller.require_agent_side("manage webhooks")?;
         self.stores
             .webhooks
             .endpoint(&caller.tenant_id, id)
@@ -126,6 +129,7 @@ impl Webhooks<'_> {
         id: &str,
         patch: EndpointPatch,
     ) -> Result<Endpoint, AppError> {
+        caller.require_agent_side("manage webhooks")?;
         let errors = Self::check_endpoint_fields(
             patch.url.as_deref(),
             patch.events.as_deref(),
@@ -162,6 +166,7 @@ impl Webhooks<'_> {
     }
 
     pub async fn delete_endpoint(&self, caller: &Caller, id: &str) -> Result<(), AppError> {
+        caller.require_agent_side("manage webhooks")?;
         if self
             .stores
             .webhooks
@@ -181,6 +186,7 @@ impl Webhooks<'_> {
         id: &str,
         rotation: Rotation,
     ) -> Result<Endpoint, AppError> {
+        caller.require_agent_side("manage webhooks")?;
         let overlap = rotation.overlap_seconds.unwrap_or(DEFAULT_OVERLAP_SECONDS);
         if !(0..=MAX_OVERLAP_SECONDS).contains(&overlap) {
             return Err(AppError::invalid(
@@ -200,6 +206,7 @@ impl Webhooks<'_> {
 
     /// A new secret for the tenant's callbacks and executor calls (the first, if none).
     pub async fn rotate_callback_secret(&self, caller: &Caller) -> Result<Secret, AppError> {
+        caller.require_agent_side("manage webhooks")?;
         let secret = new_secret();
         self.stores
             .webhooks
@@ -214,6 +221,7 @@ impl Webhooks<'_> {
         endpoint_id: &str,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>, AppError> {
+        caller.require_agent_side("manage webhooks")?;
         self.endpoint(caller, endpoint_id).await?;
         Ok(self
             .stores
@@ -228,6 +236,7 @@ impl Webhooks<'_> {
         endpoint_id: &str,
         delivery_id: &str,
     ) -> Result<(WebhookDelivery, Vec<Attempt>), AppError> {
+        caller.require_agent_side("manage webhooks")?;
         let d = self
             .stores
             .webhooks
@@ -250,6 +259,7 @@ impl Webhooks<'_> {
         endpoint_id: &str,
         delivery_id: &str,
     ) -> Result<WebhookDelivery, AppError> {
+        caller.require_agent_side("manage webhooks")?;
         let (d, _) = self.delivery(caller, endpoint_id, delivery_id).await?;
         let job = send_job(
             &d.tenant_id,
@@ -272,6 +282,7 @@ impl Webhooks<'_> {
         endpoint_id: &str,
         since: DateTime<Utc>,
     ) -> Result<usize, AppError> {
+        caller.require_agent_side("manage webhooks")?;
         self.endpoint(caller, endpoint_id).await?;
         let now = self.clock.now();
         let jobs: Vec<(String, NewJob)> = self

@@ -8,7 +8,7 @@ use super::{
     Approval, ApprovalSpec, Cancellation, Command, Decision, ExecutionReport, ExecutionStatus,
 };
 use crate::domain::event::{Change, TimedOut};
-use crate::domain::policy::{Escalated, ReminderSent, Vote};
+use crate::domain::policy::{Escalated, ReminderSent, Vote, same_identity};
 use crate::domain::values::{Actor, DecisionKind, TimeoutAction};
 use crate::domain::{DomainError, FieldError, Status, Transition, form, limits};
 
@@ -221,7 +221,10 @@ impl Approval {
         let voter = self.identity_of(&responded_by);
         if decision != DecisionKind::Rejected
             && let Some(requester) = &self.spec.requested_by
-            && (*requester == responded_by || voter.as_ref() == Some(requester))
+            && (same_identity(requester, &responded_by)
+                || voter
+                    .as_deref()
+                    .is_some_and(|v| same_identity(v, requester)))
         {
             return Err(DomainError::Forbidden(
                 "the requester cannot approve their own request".into(),
@@ -254,7 +257,7 @@ impl Approval {
                 record.responded_by
             ))
         })?;
-        if self.votes.iter().any(|v| v.voter == voter) {
+        if self.votes.iter().any(|v| same_identity(&v.voter, &voter)) {
             return Err(DomainError::AlreadyVoted { voter });
         }
         let count = |kind| {

@@ -109,7 +109,7 @@ impl NewApproval {
                     &a.recipient,
                     limits::MAX_SHORT_TEXT,
                 );
-                identities.push(policy::identity(a));
+                identities.push(policy::normalize(policy::identity(a)));
             }
         }
         identities.sort_unstable();

@@ -11,7 +11,9 @@ use crate::app::{App, AppError, DecisionInput, Page, PageRequest, Verification};
 use crate::domain::{Approval, Event, ExecutionReport, NewApproval, Status};
 use crate::http::Problem;
 use crate::http::extract::{Authed, JsonBody, OptionalJsonBody};
-use crate::http::problem::{ApiCall, BadBody, BadQuery, Conflict, Forbidden, NotFound};
+use crate::http::problem::{
+    ApiCall, BadBody, BadQuery, Conflict, Forbidden, NotFound, RoleForbidden,
+};
 
 /// The longest a long-poll may hold a connection, in seconds: the app's own cap.
 const MAX_WAIT_SECONDS: u64 = 25;
@@ -70,7 +72,7 @@ pub(super) fn query<T>(
         (status = 201, description = "Created (or replayed: header Idempotent-Replayed: true)", body = Approval,
             headers(("Location" = String, description = "The request's URL"),
                 ("Idempotent-Replayed" = String, description = "`true` when this answer is a replay"))),
-        BadBody, ApiCall),
+        BadBody, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
@@ -88,10 +90,7 @@ pub async fn create(
                 .to_owned(),
         ),
     };
-    let created = app
-        .approvals()
-        .create(&caller.tenant_id, input, key)
-        .await?;
+    let created = app.approvals().create(&caller, input, key).await?;
     let mut res = (StatusCode::CREATED, Json(&created.approval)).into_response();
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/approvals/{}", created.approval.id)) {
         res.headers_mut().insert(header::LOCATION, loc);
@@ -131,8 +130,8 @@ pub async fn list(
         .transpose()?;
     let page = app
         .approvals()
-        .list(
-            &caller.tenant_id,
+        .list_for(
+            &caller,
             PageRequest {
                 status,
                 agent_id: p.agent_id,
@@ -169,11 +168,12 @@ pub async fn get(
         .transpose()?;
     let approval = match wait {
         Some(secs) if secs > 0 => {
+            app.approvals().read(&caller, &id).await?;
             app.approvals()
                 .wait_for_outcome(&caller.tenant_id, &id, Duration::from_secs(secs))
                 .await?
         }
-        _ => app.approvals().get(&caller.tenant_id, &id).await?,
+        _ => app.approvals().read(&caller, &id).await?,
     };
     Ok(Json(approval))
 }
@@ -194,7 +194,7 @@ pub async fn decide(
 #[utoipa::path(post, path = "/v1/approvals/{id}/cancel", tag = "approvals",
     params(("id" = String, Path)),
     request_body(content = Option<CancelInput>, description = "Optional: no body, or `null`, is no reason"),
-    responses((status = 200, body = Approval), BadBody, NotFound, Conflict, ApiCall),
+    responses((status = 200, body = Approval), BadBody, RoleForbidden, NotFound, Conflict, ApiCall),
     security(("bearer" = [])))]
 pub async fn cancel(
     State(app): State<App>,
@@ -209,7 +209,7 @@ pub async fn cancel(
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/execution", tag = "approvals",
     params(("id" = String, Path)), request_body = ExecutionReport,
-    responses((status = 200, body = Approval), BadBody, NotFound, Conflict, ApiCall),
+    responses((status = 200, body = Approval), BadBody, RoleForbidden, NotFound, Conflict, ApiCall),
     security(("bearer" = [])))]
 pub async fn execution(
     State(app): State<App>,
@@ -234,7 +234,7 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> Result<Json<EventList>, Problem> {
     Ok(Json(EventList {
-        items: app.approvals().events(&caller.tenant_id, &id).await?,
+        items: app.approvals().read_events(&caller, &id).await?,
     }))
 }
 
@@ -248,5 +248,5 @@ pub async fn verify(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> Result<Json<Verification>, Problem> {
-    Ok(Json(app.approvals().verify(&caller.tenant_id, &id).await?))
+    Ok(Json(app.approvals().read_verification(&caller, &id).await?))
 }

@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::{App, AppError};
+use crate::app::App;
 use crate::domain::Message;
 use crate::http::Problem;
 use crate::http::extract::Authed;
-use crate::http::problem::{ApiCall, NotFound};
+use crate::http::problem::{ApiCall, NotFound, RoleForbidden};
 use crate::ports::MailboxMessage;
 
 /// One message to one approver on one channel.
@@ -111,19 +111,14 @@ pub struct MailboxList {
 #[utoipa::path(get, path = "/v1/dev/mailbox", tag = "local",
     responses(
         (status = 200, description = "What the local server would have sent, oldest first", body = MailboxList),
-        NotFound, ApiCall),
+        RoleForbidden, NotFound, ApiCall),
     security(("bearer" = [])))]
 pub async fn mailbox(
     State(app): State<App>,
-    Authed(_): Authed,
+    Authed(caller): Authed,
 ) -> Result<Json<MailboxList>, Problem> {
-    let mailbox = app
-        .channels
-        .mailbox
-        .as_ref()
-        .ok_or(AppError::NotFound("dev mailbox"))?;
     Ok(Json(MailboxList {
-        items: mailbox.messages(),
+        items: app.messages().mailbox(&caller)?,
     }))
 }
 
@@ -132,7 +127,7 @@ pub async fn mailbox(
     operation_id = "mailbox_deprecated",
     responses(
         (status = 200, description = "The dev mailbox (use `/v1/dev/mailbox`)", body = MailboxList),
-        NotFound, ApiCall),
+        RoleForbidden, NotFound, ApiCall),
     security(("bearer" = [])))]
 #[deprecated = "use /v1/dev/mailbox"]
 pub async fn mailbox_deprecated(

@@ -1,14 +1,15 @@
 //! The agents' API under `/v1`: approval requests, their messages, webhooks, the live
-//! stream. (`/healthz` is served with the callbacks, which every composition mounts.)
+//! stream, API keys. (`/healthz` is served with the callbacks, which every composition mounts.)
 
 pub(super) mod approvals;
 pub(super) mod health;
+pub(super) mod keys;
 pub(super) mod messages;
 pub(super) mod stream;
 pub(super) mod webhooks;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::app::App;
 
@@ -58,6 +59,8 @@ pub(super) fn routes() -> Router<App> {
             "/v1/webhooks/{id}/redeliver",
             post(webhooks::redeliver_since),
         )
+        .route("/v1/keys", post(keys::create).get(keys::list))
+        .route("/v1/keys/{id}", delete(keys::revoke))
         .route(
             "/v1/callback-secret/rotate",
             post(webhooks::rotate_callback_secret),

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::{App, AppError};
+use crate::app::{App, AppError, Caller};
 use crate::domain::Event;
 use crate::domain::StreamFilter;
 use crate::http::Problem;
@@ -75,6 +75,8 @@ struct Reader {
     /// Since when the position after `settled` has been missing.
     hole_since: Option<Instant>,
     filter: StreamFilter,
+    /// Who reads: an approver sees only the events of requests that name it.
+    caller: Caller,
     changes: broadcast::Receiver<Changed>,
     ready: VecDeque<(i64, Event)>,
 }
@@ -130,8 +132,11 @@ impl Reader {
             match read {
                 Ok(events) if !events.is_empty() => {
                     self.cursor = events.last().map_or(self.cursor, |(p, _)| *p);
-                    self.ready
-                        .extend(events.into_iter().filter(|(_, e)| self.filter.admits(e)));
+                    self.ready.extend(
+                        events.into_iter().filter(|(_, e)| {
+                            self.filter.admits(e) && self.caller.may_read_event(e)
+                        }),
+                    );
                     continue;
                 }
                 // None of ours up to `settled`.
@@ -207,7 +212,8 @@ pub async fn stream(
         StreamFilter::parse(p.approval_id, p.agent_id, types).map_err(AppError::Invalid)?;
     let reader = Reader {
         app,
-        tenant_id: caller.tenant_id,
+        tenant_id: caller.tenant_id.clone(),
+        caller,
         cursor,
         settled: cursor,
         hole_since: None,

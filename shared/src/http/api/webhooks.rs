@@ -14,7 +14,7 @@ use crate::app::{App, AppError};
 use crate::domain::{Attempt, Endpoint, WebhookDelivery};
 use crate::http::Problem;
 use crate::http::extract::{Authed, JsonBody, OptionalJsonBody};
-use crate::http::problem::{ApiCall, BadBody, BadQuery, NotFound};
+use crate::http::problem::{ApiCall, BadBody, BadQuery, NotFound, RoleForbidden};
 
 /// An endpoint as shown: never its secret, except once, in `EndpointWithSecret`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -183,7 +183,7 @@ pub struct CallbackSecret {
 }
 
 #[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewEndpoint,
-    responses((status = 201, body = EndpointWithSecret), BadBody, ApiCall),
+    responses((status = 201, body = EndpointWithSecret), BadBody, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
@@ -195,7 +195,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
-    responses((status = 200, body = EndpointList), ApiCall),
+    responses((status = 200, body = EndpointList), RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<App>,
@@ -212,7 +212,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = EndpointView), NotFound, ApiCall),
+    responses((status = 200, body = EndpointView), NotFound, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn get(
     State(app): State<App>,
@@ -224,7 +224,7 @@ pub async fn get(
 
 #[utoipa::path(patch, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
     request_body = EndpointPatch,
-    responses((status = 200, body = EndpointView), BadBody, NotFound, ApiCall),
+    responses((status = 200, body = EndpointView), BadBody, NotFound, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn update(
     State(app): State<App>,
@@ -238,7 +238,7 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 204, description = "Deleted"), NotFound, ApiCall),
+    responses((status = 204, description = "Deleted"), NotFound, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn delete(
     State(app): State<App>,
@@ -252,7 +252,7 @@ pub async fn delete(
 #[utoipa::path(post, path = "/v1/webhooks/{id}/rotate-secret", tag = "webhooks",
     params(("id" = String, Path)),
     request_body(content = Option<Rotation>, description = "Optional: no body, or `null`, is the default overlap"),
-    responses((status = 200, body = EndpointWithSecret), BadBody, NotFound, ApiCall),
+    responses((status = 200, body = EndpointWithSecret), BadBody, NotFound, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn rotate(
     State(app): State<App>,
@@ -271,7 +271,7 @@ pub async fn rotate(
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path), LimitParams),
-    responses((status = 200, body = WebhookDeliveryList), BadQuery, NotFound, ApiCall),
+    responses((status = 200, body = WebhookDeliveryList), BadQuery, NotFound, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn deliveries(
     State(app): State<App>,
@@ -299,7 +299,7 @@ pub async fn deliveries(
 
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries/{deliveryId}", tag = "webhooks",
     params(("id" = String, Path), ("deliveryId" = String, Path)),
-    responses((status = 200, body = WebhookDeliveryDetail), NotFound, ApiCall),
+    responses((status = 200, body = WebhookDeliveryDetail), NotFound, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn delivery(
     State(app): State<App>,
@@ -316,7 +316,7 @@ pub async fn delivery(
 
 #[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag = "webhooks",
     params(("id" = String, Path), ("deliveryId" = String, Path)),
-    responses((status = 202, description = "Queued to be sent again", body = WebhookDeliveryView), NotFound, ApiCall),
+    responses((status = 202, description = "Queued to be sent again", body = WebhookDeliveryView), NotFound, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn redeliver(
     State(app): State<App>,
@@ -329,7 +329,7 @@ pub async fn redeliver(
 
 #[utoipa::path(post, path = "/v1/webhooks/{id}/redeliver", tag = "webhooks",
     params(("id" = String, Path)), request_body = RedeliverSince,
-    responses((status = 202, body = Redelivered), BadBody, NotFound, ApiCall),
+    responses((status = 202, body = Redelivered), BadBody, NotFound, RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn redeliver_since(
     State(app): State<App>,
@@ -345,7 +345,7 @@ pub async fn redeliver_since(
 }
 
 #[utoipa::path(post, path = "/v1/callback-secret/rotate", tag = "webhooks",
-    responses((status = 200, body = CallbackSecret), ApiCall),
+    responses((status = 200, body = CallbackSecret), RoleForbidden, ApiCall),
     security(("bearer" = [])))]
 pub async fn rotate_callback_secret(
     State(app): State<App>,

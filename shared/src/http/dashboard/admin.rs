@@ -19,7 +19,7 @@ async fn render_admin(
     let caller = account.caller();
     let (accounts, webhooks) = (app.accounts(), app.webhooks());
     let (keys, people, endpoints) = match tokio::try_join!(
-        accounts.api_keys_of(account),
+        accounts.keys(&caller),
         accounts.people(account),
         webhooks.endpoints(&caller),
     ) {
@@ -55,6 +55,7 @@ async fn render_admin(
         .into_iter()
         .map(|k| minijinja::context! {
             id => k.id, name => k.name, prefix => k.prefix, created => render::time(k.created_at),
+            role => k.role.as_str(), approver => k.approver,
             revoked => k.revoked_at.map(render::time),
         })
         .collect();
@@ -123,9 +124,19 @@ pub(super) async fn create_key(
 ) -> Response {
     admin_action(&app, &account, &form, async |form| {
         let name = form.get("name").map_or("", String::as_str);
-        let secret = app.accounts().new_api_key(&account, name).await?;
+        let role = form.get("role").map_or("agent", String::as_str);
+        let new = NewKey {
+            name,
+            role: KeyRole::parse(role)
+                .ok_or_else(|| AppError::invalid("role", "must be agent, approver or admin"))?,
+            approver: form
+                .get("approver")
+                .map(String::as_str)
+                .filter(|a| !a.trim().is_empty()),
+        };
+        let (key, secret) = app.accounts().new_key(&account.caller(), new).await?;
         Ok(AdminShown {
-            secret: Some((format!("API key {name:?}"), secret)),
+            secret: Some((format!("API key {name:?} ({})", key.role.as_str()), secret)),
             ..Default::default()
         })
     })
@@ -139,7 +150,7 @@ pub(super) async fn revoke_key(
     Form(form): Form<Fields>,
 ) -> Response {
     admin_action(&app, &account, &form, async |_| {
-        app.accounts().revoke_api_key(&account, &id).await?;
+        app.accounts().revoke_key(&account.caller(), &id).await?;
         Ok(AdminShown {
             message: Some("The key is revoked: calls with it are refused from now on.".into()),
             ..Default::default()
@@ -207,18 +218,31 @@ pub(super) async fn redeliver(
 }
 
 pub(super) async fn mailbox(State(app): State<App>, Signed(account): Signed) -> Response {
-    let Some(mailbox) = &app.channels.mailbox else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<!doctype html><p>There is no dev mailbox: messages are sent.</p>"),
-        )
-            .into_response();
+    let messages = match app.messages().mailbox(&account.caller()) {
+        Ok(m) => m,
+        Err(AppError::NotFound(_)) => {
+            return (
+                StatusCode::NOT_FOUND,
+                Html("<!doctype html><p>There is no dev mailbox: messages are sent.</p>"),
+            )
+                .into_response();
+        }
+        Err(AppError::Forbidden(why)) => {
+            return (
+                StatusCode::FORBIDDEN,
+                Html(format!(
+                    "<!doctype html><p>{why}</p><p><a href=\"/dashboard\">Inbox</a></p>"
+                )),
+            )
+                .into_response();
+        }
+        Err(e) => return failure(e),
     };
     page(
         StatusCode::OK,
         "dashboard/mailbox.html",
         minijinja::context! {
-            messages => mailbox.messages().into_iter().rev().collect::<Vec<_>>(),
+            messages => messages.into_iter().rev().collect::<Vec<_>>(),
             ..base(&app, &account, "Dev mailbox")
         },
     )

@@ -52,13 +52,12 @@ async fn render_approval(
     status: StatusCode,
     partial: bool,
 ) -> Response {
-    let tenant = &account.user.tenant_id;
     let caller = account.caller();
     let (approvals, messages) = (app.approvals(), app.messages());
     let (events, deliveries, verification) = match tokio::try_join!(
-        approvals.events(tenant, &a.id),
+        approvals.read_events(&caller, &a.id),
         messages.of(&caller, &a.id),
-        approvals.verify(tenant, &a.id),
+        approvals.read_verification(&caller, &a.id),
     ) {
         Ok(all) => all,
         Err(e) => return failure(e),
@@ -136,7 +135,7 @@ pub(super) async fn approval_page(
     Path(id): Path<String>,
     Query(q): Query<PartialQuery>,
 ) -> Response {
-    match app.approvals().get(&account.user.tenant_id, &id).await {
+    match app.approvals().read(&account.caller(), &id).await {
         Ok(a) => {
             let shown = Shown {
                 errors: Vec::new(),

@@ -40,7 +40,7 @@ pub(super) async fn inbox(
         cursor: None,
         limit: Some(crate::app::MAX_PAGE),
     };
-    let mut items = match app.approvals().list(&account.user.tenant_id, req).await {
+    let mut items = match app.approvals().list_for(&account.caller(), req).await {
         Ok(p) => p.items,
         Err(e) => return failure(e),
     };

@@ -21,9 +21,9 @@ mod jobs;
 mod session;
 
 use crate::app::messages::render;
-use crate::app::{Account, App, AppError, PageRequest, SESSION_HOURS};
-use crate::domain::Role;
+use crate::app::{Account, App, AppError, NewKey, PageRequest, SESSION_HOURS};
 use crate::domain::{Approval, FieldError, Status};
+use crate::domain::{KeyRole, Role};
 use crate::http::callbacks::links::{error_lines, form_fields, parse_answer};
 use crate::templates;
 
@@ -154,7 +154,7 @@ fn base(app: &App, account: &Account, title: &str) -> minijinja::Value {
         title => title,
         account => account.user.email,
         is_admin => account.is_admin(),
-        has_mailbox => app.channels.mailbox.is_some(),
+        has_mailbox => app.channels.mailbox.is_some() && account.is_admin(),
         csrf => account.session.csrf_token,
         event_types => EVENT_TYPES,
     }

@@ -77,6 +77,7 @@ pub async fn handle(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Value 
             };
             match app.stream().open(&caller, connection_id, filter).await {
                 Ok(()) => answer(200, "connected"),
+                Err(AppError::Forbidden(why)) => answer(403, &why),
                 Err(e) => failed(e),
             }
         }
