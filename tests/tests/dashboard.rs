@@ -302,6 +302,21 @@ async fn admins_manage_keys_and_invite_approvers_who_answer_their_requests(backe
         )
         .await;
     assert_eq!(code, 403);
+    // An admin sees every request, but decides none that does not name them.
+    let csrf_admin = admin
+        .csrf(&format!("/dashboard/approvals/{not_mine}"))
+        .await;
+    let (code, page) = admin
+        .post(
+            &format!("/dashboard/approvals/{not_mine}/decide"),
+            &[("csrf", &csrf_admin), ("decision", "approved")],
+        )
+        .await;
+    assert_eq!(code, 403, "{page}");
+    assert_eq!(
+        app.get(&format!("/v1/approvals/{not_mine}")).await.body["status"],
+        "PENDING"
+    );
     let (code, _) = ann
         .post(
             &format!("/dashboard/approvals/{mine}/decide"),

@@ -62,10 +62,11 @@ impl Messages<'_> {
             .await
     }
 
-    /// Whether this person may answer the request: admins always; others when the
-    /// request names them (by email) as an approver.
+    /// Whether this person may answer the request: only when the request names them
+    /// at its current level. An admin sees every request but decides none in their own
+    /// name that does not name them: only a named approver decides.
     pub fn may_decide(&self, account: &Account, a: &Approval) -> bool {
-        account.is_admin() || a.current_identity_of(&account.user.email).is_some()
+        a.current_identity_of(&account.user.email).is_some()
     }
 
     /// A decision from the dashboard, as the signed-in person.
