@@ -92,13 +92,14 @@ impl Approvals<'_> {
             feedback: input.feedback,
             responded_by: Some(responded_by.clone()),
         };
+        let checked = self.check_response(&caller.tenant_id, id, &command).await?;
         self.commit(&caller.tenant_id, id, &actor, None, |current, now| {
             if current.current_identity_of(&responded_by).is_none() {
                 return Err(DomainError::Forbidden(format!(
                     "{responded_by:?} is not an approver of this request's current level"
                 )));
             }
-            current.decide(command.clone(), &actor, now)
+            current.decide_with(command.clone(), checked.as_ref(), &actor, now)
         })
         .await
     }

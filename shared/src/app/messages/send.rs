@@ -50,8 +50,7 @@ impl Messages<'_> {
         let cap = self.limits.messages;
         let verdict = self.limiter.take(&cap, &d.tenant_id, now).await?;
         if !verdict.allowed {
-            let at = now
-                + chrono::Duration::seconds(i64::try_from(verdict.reset_seconds).unwrap_or(3600));
+            let at = now + seconds(verdict.reset_seconds);
             let why = format!(
                 "the tenant's cap of {} messages an hour is reached",
                 cap.limit
