@@ -1,15 +1,12 @@
 //! Approval links in emails and SMS: a signed, expiring grant for one approver to
-//! answer one request at one ladder level. The token is the grant in base64url JSON and
-//! its HMAC-SHA256, so nothing needs to be stored to check it; single use is the store's
-//! part (the grant's `nonce` is recorded when the link decides).
+//! answer one request at one ladder level, a `signed` grant, so nothing needs to be
+//! stored to check it; single use is the store's part (the grant's `nonce` is recorded
+//! when the link decides).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
+use super::signed::{self, Unsigned};
 use crate::domain::Channel;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,32 +35,20 @@ pub enum LinkError {
     Expired(Box<LinkGrant>),
 }
 
-fn mac(secret: &[u8], payload: &str) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
-    mac.update(payload.as_bytes());
-    mac
-}
+/// Approval links sign with no tag: links already sent must keep opening.
+const PURPOSE: &[u8] = b"";
 
 /// The token for a grant: `<base64url grant>.<base64url signature>`.
 pub fn issue(secret: &[u8], grant: &LinkGrant) -> String {
-    let payload = B64URL.encode(serde_json::to_vec(grant).expect("grants serialize"));
-    let signature = B64URL.encode(mac(secret, &payload).finalize().into_bytes());
-    format!("{payload}.{signature}")
+    signed::sign(secret, PURPOSE, grant)
 }
 
-/// The grant a token carries, if it is genuine and not expired at `now`. The signature
-/// is checked first (in constant time), so nothing of a forged token is read.
+/// The grant a token carries, if it is genuine and not expired at `now`.
 pub fn open(secret: &[u8], token: &str, now: DateTime<Utc>) -> Result<LinkGrant, LinkError> {
-    let (payload, signature) = token.split_once('.').ok_or(LinkError::Malformed)?;
-    let signature = B64URL.decode(signature).map_err(|_| LinkError::Malformed)?;
-    mac(secret, payload)
-        .verify_slice(&signature)
-        .map_err(|_| LinkError::Forged)?;
-    let grant: LinkGrant = B64URL
-        .decode(payload)
-        .ok()
-        .and_then(|json| serde_json::from_slice(&json).ok())
-        .ok_or(LinkError::Malformed)?;
+    let grant: LinkGrant = signed::open(secret, PURPOSE, token).map_err(|e| match e {
+        Unsigned::Malformed => LinkError::Malformed,
+        Unsigned::Forged => LinkError::Forged,
+    })?;
     if now >= grant.expires_at {
         return Err(LinkError::Expired(Box::new(grant)));
     }
@@ -72,6 +57,9 @@ pub fn open(secret: &[u8], token: &str, now: DateTime<Utc>) -> Result<LinkGrant,
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+
     use super::*;
 
     const SECRET: &[u8] = b"link-signing-secret-of-this-deployment";

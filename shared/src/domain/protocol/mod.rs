@@ -2,5 +2,6 @@
 //! grants inside approval links and live stream tickets.
 
 pub mod link;
+pub mod signed;
 pub mod slack;
 pub mod ticket;

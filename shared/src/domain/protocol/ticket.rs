@@ -1,16 +1,13 @@
 //! Live stream tickets: a signed grant, good for a minute, to open the stream's
 //! WebSocket as one API key. Browsers cannot set headers on a WebSocket, and API
 //! Gateway logs the query string: a ticket in it is worth one minute of reading one
-//! tenant's events, never the key. The token is the grant in base64url JSON and its
-//! HMAC-SHA256 under the deployment's link secret, tagged so that no approval link
-//! signature ever checks as a ticket's; nothing is stored.
+//! tenant's events, never the key. A `signed` grant under the deployment's link secret,
+//! tagged so that no approval link ever checks as a ticket; nothing is stored.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+
+use super::signed;
 
 /// How long a ticket opens the stream.
 pub const TICKET_SECONDS: i64 = 60;
@@ -26,32 +23,24 @@ pub struct StreamTicket {
     pub expires_at: DateTime<Utc>,
 }
 
-fn mac(secret: &[u8], payload: &str) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
-    mac.update(PURPOSE);
-    mac.update(payload.as_bytes());
-    mac
-}
-
-/// The token for a ticket: `<base64url grant>.<base64url signature>`.
+/// The token for a ticket.
 pub fn issue(secret: &[u8], ticket: &StreamTicket) -> String {
-    let payload = B64URL.encode(serde_json::to_vec(ticket).expect("tickets serialize"));
-    let signature = B64URL.encode(mac(secret, &payload).finalize().into_bytes());
-    format!("{payload}.{signature}")
+    signed::sign(secret, PURPOSE, ticket)
 }
 
-/// The ticket a token carries, if it is genuine and not expired at `now`; the
-/// signature is checked (in constant time) before anything of the token is read.
+/// The ticket a token carries, if it is genuine and not expired at `now`.
 pub fn open(secret: &[u8], token: &str, now: DateTime<Utc>) -> Option<StreamTicket> {
-    let (payload, signature) = token.split_once('.')?;
-    let signature = B64URL.decode(signature).ok()?;
-    mac(secret, payload).verify_slice(&signature).ok()?;
-    let ticket: StreamTicket = serde_json::from_slice(&B64URL.decode(payload).ok()?).ok()?;
+    let ticket: StreamTicket = signed::open(secret, PURPOSE, token).ok()?;
     (now < ticket.expires_at).then_some(ticket)
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
     use super::*;
 
     const SECRET: &[u8] = b"link-signing-secret-of-this-deployment";
