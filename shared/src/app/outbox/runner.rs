@@ -227,17 +227,17 @@ impl JobRunner {
             Outcome::Done => jobs.complete(&job.id, owner).await?,
             Outcome::NotBefore(at) => jobs.retry(&job.id, owner, at, "not yet due").await?,
             Outcome::RetryAt(at, error) => jobs.retry(&job.id, owner, at, &error).await?,
-            Outcome::Retry(error) if job.attempts >= job.max_attempts => {
-                tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed its last attempt; buried");
-                jobs.retry(&job.id, owner, self.app.clock.now(), &error)
-                    .await?
-            }
             Outcome::Retry(error) => {
                 let at =
                     self.config
                         .backoff
                         .after(job.attempts, self.app.clock.now(), rand::random());
-                tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed; will retry");
+                // The queue buries a job retried after its last attempt.
+                if job.attempts >= job.max_attempts {
+                    tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed its last attempt; buried");
+                } else {
+                    tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, %error, "job failed; will retry");
+                }
                 jobs.retry(&job.id, owner, at, &error).await?
             }
             Outcome::Permanent(error) => {
