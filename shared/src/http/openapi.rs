@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::api::{approvals, health, keys, messages, stream, webhooks};
+use super::api::{approvals, health, keys, messages, runs, stream, webhooks, workflows};
 use crate::domain::{limits, webhook};
 
 struct BearerAuth;
@@ -34,11 +34,14 @@ impl Modify for BearerAuth {
         webhooks::rotate, webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
         webhooks::redeliver_since, webhooks::rotate_callback_secret,
         keys::create, keys::list, keys::revoke,
+        workflows::create, workflows::list, workflows::get, workflows::update, workflows::delete,
+        workflows::add_version, workflows::version, workflows::start, workflows::runs,
+        runs::list, runs::get, runs::cancel, runs::events, runs::verify,
         health::healthz,
     ),
     components(schemas(super::Problem)),
     modifiers(&BearerAuth),
-    tags((name = "approvals"), (name = "audit"), (name = "webhooks"), (name = "keys"), (name = "health"), (name = "local"))
+    tags((name = "approvals"), (name = "audit"), (name = "webhooks"), (name = "keys"), (name = "workflows"), (name = "runs"), (name = "health"), (name = "local"))
 )]
 pub struct ApiDoc;
 
