@@ -272,7 +272,10 @@ async fn a_run_on_v1_finishes_on_v1_after_v2_is_published(backend: Backend) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["activeVersion"], 1);
-    let stored = app.get(&format!("/v1/workflows/{wf}/versions/2")).await.body;
+    let stored = app
+        .get(&format!("/v1/workflows/{wf}/versions/2"))
+        .await
+        .body;
     assert_eq!(stored["definition"]["steps"], v2["steps"]);
     // Deleted: hidden, starts nothing, its runs stay readable.
     let r = app
