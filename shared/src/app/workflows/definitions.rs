@@ -26,7 +26,7 @@ pub struct NewWorkflow {
     #[schema(max_length = 4096)]
     pub description: Option<String>,
     #[serde(default)]
-    #[schema(max_length = 256)]
+    #[schema(min_length = 1, max_length = 256)]
     pub category: Option<String>,
     #[serde(default)]
     #[schema(max_items = 20)]

@@ -9,7 +9,7 @@ pub mod event;
 pub mod expr;
 pub mod run;
 pub mod step;
-mod validate;
+pub mod validate;
 
 pub use definition::{
     BackoffKind, Compensate, Definition, EdgeDef, RetryPolicy, StepDef, Workflow, WorkflowVersion,

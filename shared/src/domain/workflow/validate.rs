@@ -134,7 +134,7 @@ fn step(i: usize, s: &StepDef, errors: &mut Vec<FieldError>) -> Option<CompiledS
 }
 
 /// Checks `def` and compiles it, or names every problem found.
-pub fn compile(def: &Definition) -> Result<Compiled, Vec<FieldError>> {
+pub(super) fn compile(def: &Definition) -> Result<Compiled, Vec<FieldError>> {
     let mut errors = Vec::new();
     let size = serde_json::to_vec(def)
         .map(|b| b.len())

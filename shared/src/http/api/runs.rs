@@ -14,6 +14,9 @@ use crate::http::Problem;
 use crate::http::extract::{Authed, OptionalJsonBody};
 use crate::http::problem::{ApiCall, BadBody, BadQuery, NotFound, RoleForbidden, RunConflict};
 
+/// The longest id a path or filter takes.
+const MAX_ID: usize = 64;
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
@@ -72,6 +75,9 @@ pub(super) async fn list_runs(
             })
         })
         .transpose()?;
+    if workflow_id.as_ref().is_some_and(|w| w.len() > MAX_ID) {
+        return Err(AppError::invalid("workflowId", format!("at most {MAX_ID} characters")).into());
+    }
     let req = RunPageRequest {
         workflow_id,
         status,
