@@ -26,8 +26,7 @@ fn compile(v: Value) -> Compiled {
 
 fn errors(v: Value) -> Vec<(String, String)> {
     Compiled::new(&def(v))
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .into_iter()
         .map(|e| (e.field, e.message))
         .collect()

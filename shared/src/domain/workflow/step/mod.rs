@@ -176,7 +176,7 @@ static VALIDATORS: LazyLock<Vec<jsonschema::Validator>> = LazyLock::new(|| {
 });
 
 /// The expression of a condition or transform: CEL, with or without a leading `=`.
-fn expression_of<'a>(config: &'a Value) -> &'a str {
+fn expression_of(config: &Value) -> &str {
     let s = config
         .get("expression")
         .and_then(Value::as_str)
