@@ -2,73 +2,16 @@
 //! random outcomes, repeats, retries, decisions and cancels: every run ends, no step
 //! succeeds twice, and the log replays to the state exactly.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod harness;
+
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use greenlight::domain::workflow::event::{RunChange, replay};
 use greenlight::domain::workflow::{
-    Branch, CompensationStatus, Compiled, Definition, Effect, Outcome, Refused, Run, RunEvent,
-    Signal, StepStatus,
+    Branch, CompensationStatus, Effect, Run, RunEvent, Signal, StepStatus,
 };
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()
-}
-
-fn compile(v: Value) -> Compiled {
-    let def: Definition = serde_json::from_value(v).expect("a definition");
-    Compiled::new(&def).unwrap_or_else(|e| panic!("{e:?}"))
-}
-
-/// Runs `signal` and keeps the log's changes.
-struct Harness {
-    def: Compiled,
-    run: Run,
-    log: Vec<(RunChange, DateTime<Utc>)>,
-    effects: Vec<Effect>,
-    now: DateTime<Utc>,
-}
-
-impl Harness {
-    fn start(def: Value, input: Value) -> Harness {
-        let def = compile(def);
-        let out = def
-            .start(
-                "run_1".into(),
-                "wf_1",
-                1,
-                input,
-                json!({"type": "test"}),
-                t0(),
-            )
-            .expect("starts");
-        let mut h = Harness {
-            run: out.run().unwrap().clone(),
-            def,
-            log: Vec::new(),
-            effects: Vec::new(),
-            now: t0(),
-        };
-        h.take(out);
-        h
-    }
-
-    fn take(&mut self, out: Outcome) {
-        for (c, r) in out.changes {
-            self.log.push((c, self.now));
-            self.run = r;
-        }
-        self.effects.extend(out.effects);
-    }
-
-    fn send(&mut self, s: Signal) -> Result<(), Refused> {
-        self.now += Duration::seconds(1);
-        let out = self.def.on(&self.run, s, self.now)?;
-        self.take(out);
-        Ok(())
-    }
-}
+use harness::Harness;
 
 #[derive(Debug, Clone)]
 struct RandomDag {

@@ -2,25 +2,19 @@
 //! engine's joins, dead paths, retries, failures and compensation (`workflow_dag.rs`
 //! holds the property test over random DAGs).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod harness;
+
+use chrono::Duration;
 use serde_json::{Value, json};
 
-use greenlight::domain::workflow::event::RunChange;
 use greenlight::domain::workflow::{
-    Branch, CompensationStatus, Compiled, Definition, Effect, Outcome, Refused, Run, RunStatus,
-    Signal, StepStatus,
+    Branch, CompensationStatus, Compiled, Definition, Effect, Refused, RunStatus, Signal,
+    StepStatus,
 };
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()
-}
+use harness::Harness;
 
 fn def(v: Value) -> Definition {
     serde_json::from_value(v).expect("a definition")
-}
-
-fn compile(v: Value) -> Compiled {
-    Compiled::new(&def(v)).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 fn errors(v: Value) -> Vec<(String, String)> {
@@ -118,74 +112,6 @@ fn cycles_and_unreachable_steps_are_refused() {
         fields(json!({"steps": [step("a")], "edges": [{"from": "a", "to": "a"}]})),
         ["/definition/edges/0"]
     );
-}
-
-/// Runs `signal` and keeps the log's changes.
-struct Harness {
-    def: Compiled,
-    run: Run,
-    log: Vec<(RunChange, DateTime<Utc>)>,
-    effects: Vec<Effect>,
-    now: DateTime<Utc>,
-}
-
-impl Harness {
-    fn start(def: Value, input: Value) -> Harness {
-        let def = compile(def);
-        let out = def
-            .start(
-                "run_1".into(),
-                "wf_1",
-                1,
-                input,
-                json!({"type": "test"}),
-                t0(),
-            )
-            .expect("starts");
-        let mut h = Harness {
-            run: out.run().unwrap().clone(),
-            def,
-            log: Vec::new(),
-            effects: Vec::new(),
-            now: t0(),
-        };
-        h.take(out);
-        h
-    }
-
-    fn take(&mut self, out: Outcome) {
-        for (c, r) in out.changes {
-            self.log.push((c, self.now));
-            self.run = r;
-        }
-        self.effects.extend(out.effects);
-    }
-
-    fn send(&mut self, s: Signal) -> Result<(), Refused> {
-        self.now += Duration::seconds(1);
-        let out = self.def.on(&self.run, s, self.now)?;
-        self.take(out);
-        Ok(())
-    }
-
-    fn status(&self, key: &str) -> StepStatus {
-        self.run.step(key).unwrap().status
-    }
-
-    fn types(&self) -> Vec<String> {
-        self.log.iter().map(|(c, _)| c.type_and_data().0).collect()
-    }
-
-    fn ok(&mut self, key: &str, output: Value) {
-        let attempt = self.run.step(key).unwrap().attempts;
-        self.send(Signal::Succeeded {
-            key: key.into(),
-            attempt,
-            output,
-            branch: Branch::Default,
-        })
-        .unwrap();
-    }
 }
 
 #[test]
