@@ -124,6 +124,13 @@ impl<D: Dialect> TryFrom<RunEventRow<D>> for RunEvent {
 }
 
 #[derive(sqlx::FromRow)]
+struct RunFeedRow<D: Dialect> {
+    feed_seq: i64,
+    #[sqlx(flatten)]
+    event: RunEventRow<D>,
+}
+
+#[derive(sqlx::FromRow)]
 struct RunKeyRow {
     request_hash: String,
     run_id: String,
@@ -532,5 +539,48 @@ where
         .await
         .map_err(db_err)?;
         row.map(RunEvent::try_from).transpose()
+    }
+
+    async fn run_feed(
+        &self,
+        tenant_id: &str,
+        after: i64,
+        up_to: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, RunEvent)>, StoreError> {
+        let rows: Vec<RunFeedRow<D>> = sqlx::query_as(&format!(
+            "SELECT feed_seq, {RUN_EVENT_COLUMNS} FROM workflow_run_events \
+             WHERE tenant_id = $1 AND feed_seq > $2 AND feed_seq <= $3 ORDER BY feed_seq LIMIT $4"
+        ))
+        .bind(tenant_id)
+        .bind(after)
+        .bind(up_to)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|row| Ok((row.feed_seq, row.event.try_into()?)))
+            .collect()
+    }
+
+    async fn run_feed_positions(&self, after: i64, limit: u32) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT feed_seq FROM workflow_run_events WHERE feed_seq > $1 \
+             ORDER BY feed_seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn run_feed_head(&self) -> Result<i64, StoreError> {
+        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(feed_seq) FROM workflow_run_events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(head.unwrap_or(0))
     }
 }
