@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Encode, Executor, Type};
 
-use super::approvals::{KeyTable, push_bind};
+use super::approvals::{KeyTable, keyset_page, push_bind};
 use super::dialect::{Column, Conn, Dialect, Row, RowsAffected, SqlStore};
 use super::{corrupt, db_err};
 use crate::domain::workflow::{Definition, Run, RunEvent, Workflow, WorkflowVersion};
@@ -320,17 +320,7 @@ where
             String::from("SELECT state, deleted FROM workflows WHERE NOT deleted AND tenant_id = ");
         let mut args = <D::Db as Database>::Arguments::default();
         push_bind(&mut sql, &mut args, tenant_id)?;
-        if let Some((at, id)) = &after {
-            sql.push_str(" AND (created_at < ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" OR (created_at = ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" AND id < ");
-            push_bind(&mut sql, &mut args, id)?;
-            sql.push_str("))");
-        }
-        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ");
-        push_bind(&mut sql, &mut args, i64::from(limit))?;
+        keyset_page::<D>(&mut sql, &mut args, after.as_ref(), limit)?;
         let rows: Vec<WorkflowRow> = sqlx::query_as_with(&sql, args)
             .fetch_all(&self.pool)
             .await
@@ -491,17 +481,7 @@ where
             sql.push_str(" AND status = ");
             push_bind(&mut sql, &mut args, s.as_str())?;
         }
-        if let Some((at, id)) = &q.after {
-            sql.push_str(" AND (created_at < ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" OR (created_at = ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" AND id < ");
-            push_bind(&mut sql, &mut args, id)?;
-            sql.push_str("))");
-        }
-        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ");
-        push_bind(&mut sql, &mut args, i64::from(q.limit))?;
+        keyset_page::<D>(&mut sql, &mut args, q.after.as_ref(), q.limit)?;
         let rows: Vec<RunRow> = sqlx::query_as_with(&sql, args)
             .fetch_all(&self.pool)
             .await
