@@ -381,3 +381,22 @@ fn a_decision_before_the_wait_is_recorded_resumes_and_the_late_wait_is_a_no_op()
         Err(Refused::Ended(_))
     ));
 }
+
+#[test]
+fn a_run_keeps_at_most_its_bound_of_outputs() {
+    let echo =
+        |k: &str| json!({"key": k, "kind": "transform", "config": {"expression": "input.s"}});
+    let d = json!({
+        "steps": [echo("a"), echo("b"), echo("c")],
+        "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}]
+    });
+    let h = Harness::start(d, json!({"s": "x".repeat(200 * 1024)}));
+    assert_eq!(h.status("b"), StepStatus::Succeeded);
+    assert_eq!(h.status("c"), StepStatus::Failed);
+    assert_eq!(h.run.status, RunStatus::Failed);
+    assert!(
+        h.run.error.as_deref().unwrap().contains("outputs past"),
+        "{:?}",
+        h.run.error
+    );
+}

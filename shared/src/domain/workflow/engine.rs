@@ -22,6 +22,10 @@ use super::run::{CompensationStatus, Illegal, Run, StepStatus};
 pub use super::signal::{Effect, Outcome, Refused, Signal};
 use super::step::{Branch, Kind};
 
+/// The outputs of a run's steps together, serialized: every event carries the run's
+/// state, so this bounds what a run writes.
+pub const MAX_RUN_OUTPUTS: usize = 512 * 1024;
+
 /// A step of a compiled definition, with its edges by index.
 #[derive(Debug)]
 pub struct CompiledStep {
@@ -341,6 +345,18 @@ impl Builder<'_> {
                 "the approval ended {branch} and no {branch} edge leaves step {}",
                 step.key
             );
+            return self.fail_step(i, error, false);
+        }
+        let kept: usize = self
+            .run
+            .steps
+            .iter()
+            .filter_map(|s| s.output.as_ref())
+            .map(|o| o.to_string().len())
+            .sum();
+        if kept + output.to_string().len() > MAX_RUN_OUTPUTS {
+            let error =
+                format!("its output would take the run's outputs past {MAX_RUN_OUTPUTS} bytes");
             return self.fail_step(i, error, false);
         }
         let attempt = self.run.steps[i].attempts;
