@@ -38,6 +38,10 @@ pub enum RunCreateOutcome {
 
 /// Everything one transition of a run writes, in one transaction, if the run is still
 /// at `expected_seq`: a later DynamoDB adapter writes it as one `TransactWriteItems`.
+/// A signal that ends pure steps inline records an event for each (and a fan-out job
+/// per event), so a transition of a long chain of pure steps holds many items: such an
+/// adapter must bound how far one transition runs inline (TransactWriteItems takes
+/// 100 items).
 #[derive(Debug, Clone)]
 pub struct RunTransition {
     pub tenant_id: String,
