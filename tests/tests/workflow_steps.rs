@@ -1,7 +1,8 @@
 //! The step kinds that wait or sign, and the branches that route failures, on both
 //! stores: a webhook step signed with the tenant's callback secret under one
 //! `webhook-id` across retries; a delay on the durable timers; an `error` edge after a
-//! failed condition; a `fail` step; a disabled workflow starts nothing.
+//! failed condition; a `fail` step; a disabled workflow starts nothing; a long chain of
+//! pure steps goes on over bounded transitions.
 
 use chrono::Duration;
 use serde_json::json;
@@ -127,7 +128,32 @@ async fn a_disabled_workflow_starts_no_run(backend: Backend) {
     app.shutdown().await;
 }
 
+async fn a_long_chain_of_pure_steps_runs_to_its_end(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let steps: Vec<_> = (0..40)
+        .map(|i| json!({"key": format!("t{i}"), "kind": "transform",
+            "config": {"expression": if i == 0 { "1".to_owned() } else { format!("steps.t{} + 1", i - 1) }}}))
+        .collect();
+    let edges: Vec<_> = (1..40)
+        .map(|i| json!({"from": format!("t{}", i - 1), "to": format!("t{i}")}))
+        .collect();
+    let wf = app
+        .create_workflow(&json!({"steps": steps, "edges": edges}))
+        .await;
+    let run = app.start_run(&wf, &json!({})).await;
+    assert_eq!(
+        run["status"], "RUNNING",
+        "one write holds a bounded part of the chain"
+    );
+    app.drain_all().await;
+    let run = app.run(run["id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(run["output"]["t39"], 40);
+    app.shutdown().await;
+}
+
 on_both_stores!(
+    a_long_chain_of_pure_steps_runs_to_its_end,
     a_webhook_step_is_signed_and_keeps_its_webhook_id_across_retries,
     a_delay_waits_on_the_durable_timers,
     an_error_edge_takes_a_failure_and_a_fail_step_ends_the_run,

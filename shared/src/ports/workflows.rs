@@ -38,10 +38,9 @@ pub enum RunCreateOutcome {
 
 /// Everything one transition of a run writes, in one transaction, if the run is still
 /// at `expected_seq`: a later DynamoDB adapter writes it as one `TransactWriteItems`.
-/// A signal that ends pure steps inline records an event for each (and a fan-out job
-/// per event), so a transition of a long chain of pure steps holds many items: such an
-/// adapter must bound how far one transition runs inline (TransactWriteItems takes
-/// 100 items).
+/// A transition starts pure steps inline only up to
+/// `domain::workflow::engine::MAX_INLINE_CHANGES` changes (each change is an event and
+/// a fan-out job); a cascade of skipped steps can still add one event per step.
 #[derive(Debug, Clone)]
 pub struct RunTransition {
     pub tenant_id: String,
