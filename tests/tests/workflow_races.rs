@@ -160,6 +160,51 @@ async fn a_step_job_delivered_again_never_runs_a_step_that_succeeded(backend: Ba
     app.shutdown().await;
 }
 
+async fn an_approval_step_delivered_again_keeps_its_one_request(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let def = json!({"steps": [{"key": "ask", "kind": "approval", "config": {
+        "name": "Deploy", "actionType": "deploy",
+        "approvers": [{"channel": "email", "recipient": "ann@example.com"}]}}]});
+    let wf = app.create_workflow(&def).await;
+    let run = app.start_run(&wf, &json!({})).await;
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    app.drain_all().await;
+    let approval_id = step_approval_id(&run_id, "ask", 1);
+    assert_eq!(
+        app.step(&run_id, "ask").await["approvalId"],
+        approval_id.as_str()
+    );
+    app.stores
+        .jobs
+        .enqueue(vec![NewJob {
+            id: format!("job_again_{run_id}"),
+            tenant_id: "default".into(),
+            task: Task::RunStep(StepRef {
+                tenant_id: "default".into(),
+                run_id: run_id.clone(),
+                key: "ask".into(),
+                attempt: 1,
+            }),
+            approval_id: None,
+            run_at: app.clock.now(),
+            max_attempts: 3,
+        }])
+        .await
+        .unwrap();
+    app.drain_all().await;
+    // A job for a step that waits changes nothing: its request stays as it was.
+    let a = app.get(&format!("/v1/approvals/{approval_id}")).await.body;
+    assert_eq!(a["status"], "PENDING", "{a}");
+    assert_eq!(app.step(&run_id, "ask").await["status"], "WAITING");
+    let r = app
+        .decide(&approval_id, &json!({"decision": "approved"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.drain_all().await;
+    assert_eq!(app.run(&run_id).await["status"], "SUCCEEDED");
+    app.shutdown().await;
+}
+
 async fn a_worker_that_dies_holding_a_step_loses_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let rx = Receiver::start().await;
@@ -302,6 +347,7 @@ async fn an_ai_step_without_a_key_is_answered_by_the_stand_in(backend: Backend) 
 on_both_stores!(
     a_decision_racing_the_wait_resumes_the_run_exactly_once,
     a_step_job_delivered_again_never_runs_a_step_that_succeeded,
+    an_approval_step_delivered_again_keeps_its_one_request,
     a_worker_that_dies_holding_a_step_loses_nothing,
     a_late_failure_compensates_in_reverse_order_of_completion,
     a_rejection_without_an_edge_fails_the_run_and_releases_the_hold,

@@ -11,7 +11,7 @@ use super::Workflows;
 use super::steps::{self, StepCall, StepResult};
 use crate::app::AppError;
 use crate::domain::workflow::step::approval_output;
-use crate::domain::workflow::{Refused, Signal, StepStatus};
+use crate::domain::workflow::{Signal, StepStatus};
 use crate::domain::{Actor, Command, Outcome, RunEventRef, Source, StepApprovalRef, StepRef};
 
 const SYSTEM: &str = "system:workflows";
@@ -80,9 +80,16 @@ impl Workflows<'_> {
         let committed = self
             .signal(&at.tenant_id, &at.run_id, signal, SYSTEM)
             .await?;
-        if let (Err(Refused::Ended(_)), StepResult::Waiting { approval_id }) = (committed, result) {
-            // The run ended while the request was being made: nobody waits on it.
-            self.cancel_request(&at.tenant_id, &approval_id).await?;
+        if let (Err(_), StepResult::Waiting { approval_id }) = (committed, result) {
+            // The run ended, or the step was resumed by another attempt's request, while
+            // this one was being made: unless the step names it (a job delivered again,
+            // or its decision already in), nobody will ever wait on it.
+            let now = self.stored_run(&at.tenant_id, &at.run_id).await?.run;
+            let named = now.step(&at.key).and_then(|s| s.approval_id.as_deref())
+                == Some(approval_id.as_str());
+            if !named {
+                self.cancel_request(&at.tenant_id, &approval_id).await?;
+            }
         }
         Ok(Outcome::Done)
     }
