@@ -79,12 +79,16 @@ pub struct Ports {
 #[derive(Clone)]
 pub struct App {
     ports: Arc<Ports>,
+    /// Workflow versions compiled, by tenant, workflow and version: versions never
+    /// change, so a run's every transition need not compile its definition again.
+    compiled: Arc<workflows::CompiledVersions>,
 }
 
 impl App {
     pub fn new(ports: Ports) -> App {
         App {
             ports: Arc::new(ports),
+            compiled: Arc::default(),
         }
     }
 

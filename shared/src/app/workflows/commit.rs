@@ -4,6 +4,9 @@
 //! concurrent writers one wins; a loser's signal is applied again to the winner's
 //! state, so it is refused only if that state refuses it.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Utc};
 
 use super::Workflows;
@@ -20,16 +23,42 @@ const COMMIT_TRIES: u32 = 64;
 /// absorb (a step's own retries are attempts of the step, each a job of its own).
 const JOB_ATTEMPTS: i32 = 20;
 
+/// How many compiled versions a process keeps; past it, the cache starts over.
+const COMPILED_KEPT: usize = 512;
+
+/// Compiled workflow versions of this process, by tenant, workflow and version.
+#[derive(Default)]
+pub(crate) struct CompiledVersions(Mutex<HashMap<(String, String, u32), Arc<Compiled>>>);
+
+impl CompiledVersions {
+    fn get(&self, key: &(String, String, u32)) -> Option<Arc<Compiled>> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn keep(&self, key: (String, String, u32), compiled: Arc<Compiled>) {
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.len() >= COMPILED_KEPT {
+                kept.clear();
+            }
+            kept.insert(key, compiled);
+        }
+    }
+}
+
 impl Workflows<'_> {
-    /// The definition a run runs on, compiled.
+    /// The definition a run runs on, compiled (once per process: versions never change).
     pub(crate) async fn compiled(
         &self,
         tenant_id: &str,
         workflow_id: &str,
         version: u32,
-    ) -> Result<Compiled, AppError> {
+    ) -> Result<Arc<Compiled>, AppError> {
+        let key = (tenant_id.to_owned(), workflow_id.to_owned(), version);
+        if let Some(c) = self.0.compiled.get(&key) {
+            return Ok(c);
+        }
         let v = self.version_of(tenant_id, workflow_id, version).await?;
-        Compiled::new(&v.definition).map_err(|e| {
+        let compiled = Arc::new(Compiled::new(&v.definition).map_err(|e| {
             let why = e
                 .first()
                 .map(|e| format!("{}: {}", e.field, e.message))
@@ -37,7 +66,9 @@ impl Workflows<'_> {
             AppError::Store(StoreError::Corrupt(format!(
                 "version {version} of workflow {workflow_id} no longer compiles: {why}"
             )))
-        })
+        })?);
+        self.0.compiled.keep(key, compiled.clone());
+        Ok(compiled)
     }
 
     /// Applies `signal` to the run and commits what it changes; `Ok(Err(_))` when it

@@ -13,6 +13,7 @@ mod execute;
 mod runs;
 pub mod steps;
 
+pub(crate) use commit::CompiledVersions;
 pub use definitions::{NewVersion, NewWorkflow, WorkflowDetail, WorkflowPage, WorkflowPatch};
 pub use runs::{NewRun, RunPage, RunPageRequest, RunVerification};
 
