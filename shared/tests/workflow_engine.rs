@@ -424,3 +424,15 @@ fn a_long_chain_of_pure_steps_ends_over_bounded_transitions() {
     assert_eq!(h.run.output, Some(json!({"t39": 39})));
     assert!(transitions >= 3, "{transitions}");
 }
+
+#[test]
+fn an_input_schema_is_a_json_schema_of_an_object() {
+    let step = json!({"key": "a", "kind": "transform", "config": {"expression": "1"}});
+    let e = errors(json!({"inputSchema": {"type": "array"}, "steps": [step]}));
+    assert_eq!(e[0].0, "/definition/inputSchema/type");
+    assert!(e[0].1.contains("input"), "{e:?}");
+    let e = errors(
+        json!({"inputSchema": {"type": "object", "properties": {"n": {"type": "nope"}}}, "steps": [step]}),
+    );
+    assert!(e[0].0.starts_with("/definition/inputSchema"), "{e:?}");
+}

@@ -160,10 +160,16 @@ pub(super) fn compile(def: &Definition) -> Result<Compiled, Vec<FieldError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    if let Some(schema) = &def.input_schema
-        && let Err(e) = form::check_schema(schema, &format!("{ROOT}/inputSchema"))
-    {
-        errors.push(e);
+    if let Some(schema) = &def.input_schema {
+        let field = format!("{ROOT}/inputSchema");
+        if schema.get("type").is_some_and(|t| t != "object") {
+            errors.push(FieldError::new(
+                format!("{field}/type"),
+                "must be \"object\": a run's input is an object",
+            ));
+        } else if let Err(e) = form::check_schema(schema, &field) {
+            errors.push(e);
+        }
     }
     let vars = match &def.vars {
         None => None,
