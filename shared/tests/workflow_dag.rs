@@ -180,3 +180,37 @@ proptest! {
         prop_assert_eq!(rebuilt, h.run.clone());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Any graph is either refused with pointers into the definition (never a panic) or
+    /// runs as a DAG: every step ends.
+    #[test]
+    fn any_graph_is_refused_by_pointer_or_runs_to_its_end(
+        n in 1usize..8,
+        edges in proptest::collection::vec((0usize..8, 0usize..8), 0..16),
+    ) {
+        let steps: Vec<Value> = (0..n)
+            .map(|i| json!({"key": format!("s{i}"), "kind": "transform", "config": {"expression": "1"}}))
+            .collect();
+        let edges: Vec<Value> = edges
+            .iter()
+            .map(|(a, b)| json!({"from": format!("s{a}"), "to": format!("s{b}")}))
+            .collect();
+        let def: greenlight::domain::workflow::Definition =
+            serde_json::from_value(json!({"steps": steps, "edges": edges})).unwrap();
+        match greenlight::domain::workflow::Compiled::new(&def) {
+            Err(errors) => {
+                prop_assert!(!errors.is_empty());
+                for e in errors {
+                    prop_assert!(e.field.starts_with("/definition/"), "{e:?}");
+                }
+            }
+            Ok(_) => {
+                let h = Harness::start(json!({"steps": def.steps, "edges": def.edges}), json!({}));
+                prop_assert!(h.run.steps.iter().all(|s| s.status.is_final()));
+            }
+        }
+    }
+}

@@ -33,7 +33,7 @@ async fn a_definition_is_refused_with_the_pointer_at_fault(backend: Backend) {
         (
             json!({"steps": [transform("a", "1"), transform("b", "2")],
             "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "a"}]}),
-            "/definition/steps/0",
+            "/definition/edges/1",
         ),
         (
             json!({"steps": [transform("a", "1"), transform("b", "2")],

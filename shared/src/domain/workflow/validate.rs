@@ -287,8 +287,8 @@ pub(super) fn compile(def: &Definition) -> Result<Compiled, Vec<FieldError>> {
     })
 }
 
-/// The steps in an order where every edge points forward; or the unreachable steps
-/// and the edges that close a cycle.
+/// The steps in an order where every edge points forward; or the edge that closes a
+/// cycle, and the steps no path from a start reaches (which only a cycle makes).
 fn order(def: &Definition, adjacency: &[Vec<usize>]) -> Result<Vec<usize>, Vec<FieldError>> {
     let n = adjacency.len();
     let mut indegree = vec![0usize; n];
@@ -298,33 +298,8 @@ fn order(def: &Definition, adjacency: &[Vec<usize>]) -> Result<Vec<usize>, Vec<F
         }
     }
     let roots: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
-    let mut reached = vec![false; n];
-    let mut queue: VecDeque<usize> = roots.iter().copied().collect();
-    for &r in &roots {
-        reached[r] = true;
-    }
-    while let Some(i) = queue.pop_front() {
-        for &to in &adjacency[i] {
-            if !reached[to] {
-                reached[to] = true;
-                queue.push_back(to);
-            }
-        }
-    }
-    let unreachable: Vec<FieldError> = (0..n)
-        .filter(|&i| !reached[i])
-        .map(|i| {
-            FieldError::new(
-                format!("{ROOT}/steps/{i}"),
-                "unreachable: no path from a step without incoming edges leads here",
-            )
-        })
-        .collect();
-    if !unreachable.is_empty() {
-        return Err(unreachable);
-    }
     let mut order = Vec::with_capacity(n);
-    let mut queue: VecDeque<usize> = roots.into_iter().collect();
+    let mut queue: VecDeque<usize> = roots.iter().copied().collect();
     while let Some(i) = queue.pop_front() {
         order.push(i);
         for &to in &adjacency[i] {
@@ -337,20 +312,59 @@ fn order(def: &Definition, adjacency: &[Vec<usize>]) -> Result<Vec<usize>, Vec<F
     if order.len() == n {
         return Ok(order);
     }
+    // What Kahn's algorithm left is on a cycle or after one; of it, trimming the steps
+    // that lead nowhere left leaves the cycles (and what joins them).
+    let mut left: Vec<bool> = indegree.iter().map(|d| *d > 0).collect();
+    loop {
+        let sinks: Vec<usize> = (0..n)
+            .filter(|&i| left[i] && !adjacency[i].iter().any(|&t| left[t]))
+            .collect();
+        if sinks.is_empty() {
+            break;
+        }
+        for i in sinks {
+            left[i] = false;
+        }
+    }
     let index: HashMap<&str, usize> = def
         .steps
         .iter()
         .enumerate()
         .map(|(i, s)| (s.key.as_str(), i))
         .collect();
-    let (j, _) = def
+    let on_cycle = |key: &str| index.get(key).is_some_and(|&i| left[i]);
+    let mut errors: Vec<FieldError> = def
         .edges
         .iter()
         .enumerate()
-        .find(|(_, e)| indegree[index[e.to.as_str()]] > 0 && indegree[index[e.from.as_str()]] > 0)
-        .expect("a cycle has an edge between two steps left over");
-    Err(vec![FieldError::new(
-        format!("{ROOT}/edges/{j}"),
-        "this edge closes a cycle: a workflow is a DAG",
-    )])
+        .rev()
+        .find(|(_, e)| on_cycle(&e.from) && on_cycle(&e.to))
+        .map(|(j, _)| {
+            FieldError::new(
+                format!("{ROOT}/edges/{j}"),
+                "this edge closes a cycle: a workflow is a DAG",
+            )
+        })
+        .into_iter()
+        .collect();
+    let mut reached = vec![false; n];
+    let mut queue: VecDeque<usize> = roots.into_iter().collect();
+    for &r in &queue {
+        reached[r] = true;
+    }
+    while let Some(i) = queue.pop_front() {
+        for &to in &adjacency[i] {
+            if !reached[to] {
+                reached[to] = true;
+                queue.push_back(to);
+            }
+        }
+    }
+    errors.extend((0..n).filter(|&i| !reached[i]).map(|i| {
+        FieldError::new(
+            format!("{ROOT}/steps/{i}"),
+            "unreachable: no path from a step without incoming edges leads here",
+        )
+    }));
+    Err(errors)
 }
