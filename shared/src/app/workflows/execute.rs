@@ -17,7 +17,8 @@ use crate::domain::{Actor, Command, Outcome, RunEventRef, Source, StepApprovalRe
 const SYSTEM: &str = "system:workflows";
 
 impl Workflows<'_> {
-    /// One attempt of an I/O step.
+    /// One attempt of a step: an I/O step's through its executor, or the evaluation of
+    /// a pure step that the transition starting it had no room to end.
     pub(crate) async fn run_step(&self, at: &StepRef) -> Result<Outcome, AppError> {
         let run = match self.stores.workflows.run(&at.tenant_id, &at.run_id).await? {
             Some(s) => s.run,
