@@ -17,6 +17,7 @@ use serde::Serialize;
 mod admin;
 mod approval;
 mod inbox;
+mod dag;
 mod jobs;
 mod session;
 
