@@ -101,7 +101,7 @@ struct KeyRow {
 /// Appends a placeholder for `value` and adds it to `args`, as `QueryBuilder` would;
 /// over a generic database a `QueryBuilder` stays borrowed by the query it builds
 /// until its own drop, so it cannot run one.
-fn push_bind<'q, DB: Database, T>(
+pub(super) fn push_bind<'q, DB: Database, T>(
     sql: &mut String,
     args: &mut DB::Arguments<'q>,
     value: T,
