@@ -43,6 +43,8 @@ pub struct Layout {
 #[derive(Debug, Serialize)]
 pub struct PlacedNode {
     pub key: String,
+    /// The key, cut to fit its box.
+    pub label: String,
     pub kind: String,
     pub status: Option<String>,
     pub x: u32,
@@ -142,6 +144,7 @@ pub fn layout(nodes: &[Node], edges: &[Edge]) -> Layout {
             .zip(&at)
             .map(|(n, &(x, y))| PlacedNode {
                 key: n.key.clone(),
+                label: fit(&n.key),
                 kind: n.kind.clone(),
                 status: n.status.clone(),
                 x,
@@ -151,6 +154,16 @@ pub fn layout(nodes: &[Node], edges: &[Edge]) -> Layout {
             })
             .collect(),
         edges: placed_edges,
+    }
+}
+
+/// Keys are up to 64 characters; a box shows about 20.
+fn fit(key: &str) -> String {
+    const SHOWN: usize = 20;
+    if key.chars().count() <= SHOWN {
+        key.to_owned()
+    } else {
+        key.chars().take(SHOWN - 1).chain(['…']).collect()
     }
 }
 
@@ -249,13 +262,26 @@ mod tests {
             edge("a", "d", Some("default")),
         ];
         let l = layout(&nodes, &edges);
-        let (a, b, c, d) = (placed(&l, "a"), placed(&l, "b"), placed(&l, "c"), placed(&l, "d"));
+        let (a, b, c, d) = (
+            placed(&l, "a"),
+            placed(&l, "b"),
+            placed(&l, "c"),
+            placed(&l, "d"),
+        );
         assert!(a.x < b.x && b.x == c.x && c.x < d.x);
         assert_ne!(b.y, c.y, "two steps of one column do not overlap");
         let labels: Vec<_> = l.edges.iter().filter_map(|e| e.label.as_deref()).collect();
-        assert_eq!(labels, ["true", "false"], "the default branch carries no label");
+        assert_eq!(
+            labels,
+            ["true", "false"],
+            "the default branch carries no label"
+        );
         for n in &l.nodes {
-            assert!(n.x + n.w <= l.width && n.y + n.h <= l.height, "{} inside", n.key);
+            assert!(
+                n.x + n.w <= l.width && n.y + n.h <= l.height,
+                "{} inside",
+                n.key
+            );
         }
     }
 
@@ -281,5 +307,6 @@ mod tests {
         assert_eq!(l.edges.len(), 2);
         assert!(l.edges.iter().all(|e| e.path.starts_with('M')));
         assert!(layout(&[], &[]).nodes.is_empty());
+        assert_eq!(fit("a_very_long_step_key_indeed").chars().count(), 20);
     }
 }
