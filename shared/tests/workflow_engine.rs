@@ -1,33 +1,25 @@
 //! The workflow domain on its own: definition checks naming the pointer at fault, the
-//! engine's joins, dead paths, retries, failures and compensation, and a property test
-//! over random DAGs (every run ends, no step succeeds twice, the log replays).
+//! engine's joins, dead paths, retries, failures and compensation (`workflow_dag.rs`
+//! holds the property test over random DAGs).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use proptest::prelude::*;
+mod harness;
+
+use chrono::Duration;
 use serde_json::{Value, json};
 
-use greenlight::domain::workflow::event::{RunChange, replay};
 use greenlight::domain::workflow::{
-    Branch, CompensationStatus, Compiled, Definition, Effect, Outcome, Refused, Run, RunEvent,
-    RunStatus, Signal, StepStatus,
+    Branch, CompensationStatus, Compiled, Definition, Effect, Refused, RunStatus, Signal,
+    StepStatus,
 };
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()
-}
+use harness::Harness;
 
 fn def(v: Value) -> Definition {
     serde_json::from_value(v).expect("a definition")
 }
 
-fn compile(v: Value) -> Compiled {
-    Compiled::new(&def(v)).unwrap_or_else(|e| panic!("{e:?}"))
-}
-
 fn errors(v: Value) -> Vec<(String, String)> {
     Compiled::new(&def(v))
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .into_iter()
         .map(|e| (e.field, e.message))
         .collect()
@@ -120,74 +112,6 @@ fn cycles_and_unreachable_steps_are_refused() {
         fields(json!({"steps": [step("a")], "edges": [{"from": "a", "to": "a"}]})),
         ["/definition/edges/0"]
     );
-}
-
-/// Runs `signal` and keeps the log's changes.
-struct Harness {
-    def: Compiled,
-    run: Run,
-    log: Vec<(RunChange, DateTime<Utc>)>,
-    effects: Vec<Effect>,
-    now: DateTime<Utc>,
-}
-
-impl Harness {
-    fn start(def: Value, input: Value) -> Harness {
-        let def = compile(def);
-        let out = def
-            .start(
-                "run_1".into(),
-                "wf_1",
-                1,
-                input,
-                json!({"type": "test"}),
-                t0(),
-            )
-            .expect("starts");
-        let mut h = Harness {
-            run: out.run().unwrap().clone(),
-            def,
-            log: Vec::new(),
-            effects: Vec::new(),
-            now: t0(),
-        };
-        h.take(out);
-        h
-    }
-
-    fn take(&mut self, out: Outcome) {
-        for (c, r) in out.changes {
-            self.log.push((c, self.now));
-            self.run = r;
-        }
-        self.effects.extend(out.effects);
-    }
-
-    fn send(&mut self, s: Signal) -> Result<(), Refused> {
-        self.now += Duration::seconds(1);
-        let out = self.def.on(&self.run, s, self.now)?;
-        self.take(out);
-        Ok(())
-    }
-
-    fn status(&self, key: &str) -> StepStatus {
-        self.run.step(key).unwrap().status
-    }
-
-    fn types(&self) -> Vec<String> {
-        self.log.iter().map(|(c, _)| c.type_and_data().0).collect()
-    }
-
-    fn ok(&mut self, key: &str, output: Value) {
-        let attempt = self.run.step(key).unwrap().attempts;
-        self.send(Signal::Succeeded {
-            key: key.into(),
-            attempt,
-            output,
-            branch: Branch::Default,
-        })
-        .unwrap();
-    }
 }
 
 #[test]
@@ -456,172 +380,4 @@ fn a_decision_before_the_wait_is_recorded_resumes_and_the_late_wait_is_a_no_op()
         }),
         Err(Refused::Ended(_))
     ));
-}
-
-#[derive(Debug, Clone)]
-struct RandomDag {
-    /// Per step: its kind (0 transform, 1 http, 2 condition, 3 approval, 4 fail) and
-    /// its incoming edges as (from, branch choice).
-    steps: Vec<(u8, Vec<(usize, u8)>)>,
-    /// Per signal: which pending effect to answer and how.
-    answers: Vec<(usize, u8)>,
-    cancel_at: Option<usize>,
-}
-
-fn random_dag() -> impl Strategy<Value = RandomDag> {
-    (1usize..9)
-        .prop_flat_map(|n| {
-            let steps = (0..n)
-                .map(|i| {
-                    let kind = if i == n - 1 { 0u8..5 } else { 0u8..4 };
-                    let edges = if i == 0 {
-                        Just(Vec::new()).boxed()
-                    } else {
-                        proptest::collection::vec((0..i, 0u8..4), 1..3).boxed()
-                    };
-                    (kind, edges)
-                })
-                .collect::<Vec<_>>();
-            (
-                steps,
-                proptest::collection::vec((0usize..8, 0u8..6), 0..40),
-                proptest::option::of(0usize..20),
-            )
-        })
-        .prop_map(|(steps, answers, cancel_at)| RandomDag {
-            steps,
-            answers,
-            cancel_at,
-        })
-}
-
-fn dag_definition(dag: &RandomDag) -> Value {
-    let kinds = ["transform", "http", "condition", "approval", "fail"];
-    let config = |k: u8| match k {
-        0 => json!({"expression": "1"}),
-        1 => json!({"method": "POST", "url": "https://example.com"}),
-        2 => json!({"expression": "input.flag"}),
-        3 => {
-            json!({"name": "n", "actionType": "t", "approvers": [{"channel": "dashboard", "recipient": "a@example.com"}]})
-        }
-        _ => json!({"message": "stop"}),
-    };
-    let mut edges = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (to, (_, incoming)) in dag.steps.iter().enumerate() {
-        for (from, choice) in incoming {
-            let from_kind = dag.steps[*from].0;
-            let branches: &[&str] = match from_kind {
-                2 => &["true", "false", "error"],
-                3 => &["approved", "rejected", "timeout", "error"],
-                _ => &["default", "error"],
-            };
-            let b = branches[*choice as usize % branches.len()];
-            if seen.insert((*from, to, b)) {
-                edges
-                    .push(json!({"from": format!("s{from}"), "to": format!("s{to}"), "branch": b}));
-            }
-        }
-    }
-    json!({
-        "steps": dag.steps.iter().enumerate().map(|(i, (k, _))| json!({
-            "key": format!("s{i}"), "kind": kinds[*k as usize], "config": config(*k),
-            "retry": if *k == 1 { json!({"maxAttempts": 2}) } else { json!(null) },
-            "compensate": if *k == 1 { json!({"kind": "transform", "config": {"expression": "'undone'"}}) } else { json!(null) },
-        })).collect::<Vec<_>>(),
-        "edges": edges,
-    })
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
-
-    #[test]
-    fn every_run_of_a_random_dag_ends_no_step_succeeds_twice_and_the_log_replays(dag in random_dag(), flag: bool) {
-        let mut d = dag_definition(&dag);
-        // `null` retry/compensate are "absent".
-        for s in d["steps"].as_array_mut().unwrap() {
-            let m = s.as_object_mut().unwrap();
-            m.retain(|_, v| !v.is_null());
-        }
-        let mut h = Harness::start(d, json!({"flag": flag}));
-        let mut answers = dag.answers.iter().cycle();
-        let mut rounds = 0;
-        loop {
-            rounds += 1;
-            prop_assert!(rounds < 500, "the run did not end");
-            if Some(rounds) == dag.cancel_at && !h.run.status.is_terminal() {
-                h.send(Signal::Cancel { reason: None, by: "test".into() }).unwrap();
-            }
-            let open: Vec<Effect> = h.effects.clone();
-            if open.is_empty() {
-                break;
-            }
-            let (pick, how) = *answers.next().unwrap_or(&(0, 0));
-            let effect = open[pick % open.len()].clone();
-            h.effects.retain(|e| *e != effect);
-            let signal = match &effect {
-                Effect::Execute { key, attempt, .. } => {
-                    let kind = h.run.step(key).unwrap().kind;
-                    let key = key.clone();
-                    let attempt = *attempt;
-                    let waiting = h.run.step(&key).is_some_and(|s| s.status == StepStatus::Waiting);
-                    match (kind.as_str(), how % 3) {
-                        ("approval", 0) if !waiting => Signal::Waiting { key, attempt, approval_id: format!("apr_{attempt}") },
-                        ("approval", _) => Signal::Resumed {
-                            key,
-                            approval_id: format!("apr_{attempt}"),
-                            outcome: Ok((json!({}), [Branch::Approved, Branch::Rejected, Branch::Timeout][how as usize % 3])),
-                        },
-                        (_, 0) => Signal::Failed { key, attempt, error: "no".into(), retryable: true },
-                        _ => Signal::Succeeded { key, attempt, output: json!(how), branch: Branch::Default },
-                    }
-                }
-                Effect::Compensate { key } => Signal::Compensated { key: key.clone(), result: if how == 0 { Err("no".into()) } else { Ok(json!(1)) } },
-                Effect::CancelApproval { .. } => continue,
-            };
-            // Deliver some signals twice, as a queue would.
-            let _ = h.send(signal.clone());
-            if how == 5 {
-                let _ = h.send(signal);
-            }
-            // An approval that waits gets its decision later.
-            if let Effect::Execute { key, attempt, .. } = &effect
-                && h.run.step(key).is_some_and(|s| s.status == StepStatus::Waiting)
-            {
-                h.effects.push(Effect::Execute { key: key.clone(), attempt: *attempt, at: h.now });
-            }
-        }
-        prop_assert!(h.run.status.is_terminal(), "ended {:?}", h.run.status);
-        prop_assert!(h.run.steps.iter().all(|s| s.status.is_final()));
-        if let Some(c) = &h.run.compensation {
-            prop_assert!(c.status != CompensationStatus::Running);
-        }
-        let mut succeeded = std::collections::HashSet::new();
-        for (c, _) in &h.log {
-            if let RunChange::StepSucceeded { key, .. } = c {
-                prop_assert!(succeeded.insert(key.clone()), "{key} succeeded twice");
-            }
-        }
-        // The log rebuilds the state exactly.
-        let events: Vec<RunEvent> = {
-            let mut state = None::<Run>;
-            let mut out = Vec::new();
-            let mut prev = String::from(greenlight::domain::chain::GENESIS_HASH);
-            for (c, at) in &h.log {
-                let next = match (&state, c) {
-                    (None, RunChange::Started(s)) => Run::started("run_1".into(), s, *at),
-                    (Some(s), c) => s.apply(c, *at).unwrap(),
-                    _ => unreachable!(),
-                };
-                let e = RunEvent::record("t", format!("evt_{}", next.seq), &next, c, "test", *at, &prev);
-                prev = e.hash.clone();
-                out.push(e);
-                state = Some(next);
-            }
-            out
-        };
-        let rebuilt = replay(&events).unwrap();
-        prop_assert_eq!(rebuilt, h.run.clone());
-    }
 }

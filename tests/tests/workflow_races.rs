@@ -1,17 +1,24 @@
 //! Workflows under races and failures, on both stores: a decision that lands while the
 //! run records its wait resumes it exactly once; a step job delivered twice, or after
 //! its step succeeded, runs the step at most as often as its attempts and succeeds it
-//! once; a worker that dies holding a step's job loses nothing; compensation runs in
+//! once; a worker that dies holding a step's job loses nothing (a process started
+//! anew on the database takes it over); compensation runs in
 //! reverse order of completion after a late failure and after a rejection.
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use greenlight::adapters::ids::UuidIds;
+use greenlight::adapters::sql;
+use greenlight::app::App;
+use greenlight::app::outbox::{JobRunner, RunnerConfig};
 use greenlight::domain::{StepRef, Task};
 use greenlight::ports::{Clock, NewJob};
+use greenlight::run::local;
 use greenlight_tests::receiver::{Answer, Receiver};
 use greenlight_tests::workflows::refund_definition;
 use greenlight_tests::{Backend, on_both_stores, spawn_app};
@@ -185,9 +192,20 @@ async fn a_worker_that_dies_holding_a_step_loses_nothing(backend: Backend) {
         "RUNNING",
         "the lease still holds it"
     );
-    // Its lease runs out; the next worker takes the job and the run goes on.
+    // Another process starts on the same database; once the lease runs out it takes
+    // the job from the log, and the run goes on.
     app.clock.advance(Duration::seconds(10));
-    app.drain_all().await;
+    let stores = sql::connect(&app.db_url, 5).await.unwrap();
+    let restarted = App::new(local::compose(
+        &stores,
+        app.clock.clone(),
+        Arc::new(UuidIds),
+        true,
+    ));
+    JobRunner::new(restarted, RunnerConfig::default())
+        .drain()
+        .await
+        .unwrap();
     let run = app.run(&run_id).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     let paths: Vec<String> = rx.received().into_iter().map(|r| r.path).collect();

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Encode, Executor, Type};
 
-use super::approvals::push_bind;
+use super::approvals::{KeyTable, push_bind};
 use super::dialect::{Column, Conn, Dialect, Row, RowsAffected, SqlStore};
 use super::{corrupt, db_err};
 use crate::domain::workflow::{Definition, Run, RunEvent, Workflow, WorkflowVersion};
@@ -79,6 +79,11 @@ struct StoredRunRow {
     last_event_hash: String,
     head_seal: String,
 }
+
+const RUN_KEYS: KeyTable = KeyTable {
+    table: "run_idempotency_keys",
+    subject: "run_id",
+};
 
 const RUN_EVENT_COLUMNS: &str =
     "run_id, seq, id, type, data, snapshot, actor, occurred_at, prev_hash, hash";
@@ -347,39 +352,23 @@ where
 
     async fn create_run(&self, r: NewRunRecord) -> Result<RunCreateOutcome, StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        if let Some(claim) = &r.idempotency {
-            let inserted = sqlx::query(
-                "INSERT INTO run_idempotency_keys (tenant_id, key, request_hash, run_id, \
-                 created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, key) DO NOTHING",
+        if let Some(claim) = &r.idempotency
+            && let Some((first_hash, first_id)) = Self::claim_key(
+                &mut tx,
+                RUN_KEYS,
+                &r.tenant_id,
+                claim,
+                &r.run.id,
+                r.run.created_at,
             )
-            .bind(&r.tenant_id)
-            .bind(&claim.key)
-            .bind(&claim.request_hash)
-            .bind(&r.run.id)
-            .bind(D::to_ts(r.run.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            if inserted == 0 {
-                let first: RunKeyRow = sqlx::query_as(
-                    "SELECT request_hash, run_id FROM run_idempotency_keys \
-                     WHERE tenant_id = $1 AND key = $2",
-                )
-                .bind(&r.tenant_id)
-                .bind(&claim.key)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                tx.rollback().await.map_err(db_err)?;
-                return Ok(if first.request_hash == claim.request_hash {
-                    RunCreateOutcome::Replayed {
-                        run_id: first.run_id,
-                    }
-                } else {
-                    RunCreateOutcome::KeyReused
-                });
-            }
+            .await?
+        {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(if first_hash == claim.request_hash {
+                RunCreateOutcome::Replayed { run_id: first_id }
+            } else {
+                RunCreateOutcome::KeyReused
+            });
         }
         let run = &r.run;
         let head = r.events.last().map(|e| e.hash.clone()).unwrap_or_default();

@@ -22,9 +22,27 @@ struct StepOf {
     step_key: String,
 }
 
-fn request_hash(input: &NewApproval) -> String {
-    let body = serde_json::to_vec(input).expect("input always serializes");
-    hex::encode(Sha256::digest(body))
+/// An `Idempotency-Key` checked, with the hash of the body it came with.
+pub(crate) fn idempotency_claim(
+    key: Option<String>,
+    body: &impl serde::Serialize,
+) -> Result<Option<IdempotencyClaim>, AppError> {
+    match key {
+        Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY || !k.is_ascii() => {
+            Err(AppError::invalid(
+                "Idempotency-Key",
+                format!("must be 1 to {MAX_IDEMPOTENCY_KEY} ASCII characters"),
+            ))
+        }
+        Some(key) => {
+            let body = serde_json::to_vec(body).expect("input always serializes");
+            Ok(Some(IdempotencyClaim {
+                key,
+                request_hash: hex::encode(Sha256::digest(body)),
+            }))
+        }
+        None => Ok(None),
+    }
 }
 
 impl Approvals<'_> {
@@ -74,19 +92,7 @@ impl Approvals<'_> {
         idempotency_key: Option<String>,
         step: Option<StepOf>,
     ) -> Result<Created, AppError> {
-        let idempotency = match idempotency_key {
-            Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY || !k.is_ascii() => {
-                return Err(AppError::invalid(
-                    "Idempotency-Key",
-                    format!("must be 1 to {MAX_IDEMPOTENCY_KEY} ASCII characters"),
-                ));
-            }
-            Some(key) => Some(IdempotencyClaim {
-                key,
-                request_hash: request_hash(&input),
-            }),
-            None => None,
-        };
+        let idempotency = idempotency_claim(idempotency_key, &input)?;
         // A retry is answered from the first use of its key before anything else, so it
         // gets the first answer even when, say, its `expiresAt` has passed since.
         if let Some(claim) = &idempotency

@@ -5,22 +5,19 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::ToSchema;
 
 use super::Workflows;
 use crate::app::approvals::MAX_WAIT;
-use crate::app::approvals::{DEFAULT_PAGE, WAIT_POLL, cursor_at, decode_cursor};
+use crate::app::approvals::{DEFAULT_PAGE, WAIT_POLL, cursor_at, decode_cursor, idempotency_claim};
 use crate::app::{AppError, Caller, MAX_PAGE};
 use crate::domain::chain::{self, ChainVerification};
 use crate::domain::workflow::event::replay;
 use crate::domain::workflow::expr::MAX_VALUE_BYTES;
 use crate::domain::workflow::{Run, RunEvent, RunStatus, Signal};
 use crate::domain::{FieldError, form};
-use crate::ports::{IdKind, IdempotencyClaim, NewRunRecord, RunCreateOutcome, RunQuery, StoredRun};
-
-const MAX_IDEMPOTENCY_KEY: usize = 255;
+use crate::ports::{IdKind, NewRunRecord, RunCreateOutcome, RunQuery, StoredRun};
 
 /// The body of `POST /v1/workflows/{id}/runs`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -59,11 +56,6 @@ pub struct RunVerification {
     pub replay_matches_state: bool,
 }
 
-fn request_hash(workflow_id: &str, input: &Value) -> String {
-    let body = serde_json::to_vec(&json!([workflow_id, input])).expect("input serializes");
-    hex::encode(Sha256::digest(body))
-}
-
 impl Workflows<'_> {
     /// Starts a run of the workflow's active version; a repeated `Idempotency-Key`
     /// with the same body answers with the run it started.
@@ -77,19 +69,7 @@ impl Workflows<'_> {
         caller.require_agent_side("run workflows")?;
         let tenant_id = caller.tenant_id.as_str();
         let input = input.input.unwrap_or_else(|| json!({}));
-        let idempotency = match idempotency_key {
-            Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY || !k.is_ascii() => {
-                return Err(AppError::invalid(
-                    "Idempotency-Key",
-                    format!("must be 1 to {MAX_IDEMPOTENCY_KEY} ASCII characters"),
-                ));
-            }
-            Some(key) => Some(IdempotencyClaim {
-                key,
-                request_hash: request_hash(workflow_id, &input),
-            }),
-            None => None,
-        };
+        let idempotency = idempotency_claim(idempotency_key, &json!([workflow_id, input]))?;
         if let Some(claim) = &idempotency
             && let Some((first, run_id)) = self
                 .stores

@@ -18,7 +18,8 @@ use serde_json::{Map, Value, json};
 use super::definition::RetryPolicy;
 use super::event::{RunChange, RunStarted};
 use super::expr::{Scope, Template};
-use super::run::{CompensationStatus, Illegal, Run, RunStatus, StepStatus};
+use super::run::{CompensationStatus, Illegal, Run, StepStatus};
+pub use super::signal::{Effect, Outcome, Refused, Signal};
 use super::step::{Branch, Kind};
 
 /// A step of a compiled definition, with its edges by index.
@@ -43,91 +44,6 @@ pub struct Compiled {
     pub steps: Vec<CompiledStep>,
     /// Every edge points forward in this order.
     pub(super) order: Vec<usize>,
-}
-
-/// What happened to a run from outside it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Signal {
-    /// An attempt of an I/O step ended well, on `branch`.
-    Succeeded {
-        key: String,
-        attempt: u32,
-        output: Value,
-        branch: Branch,
-    },
-    /// An attempt failed; `retryable` is false for a failure no retry can fix.
-    Failed {
-        key: String,
-        attempt: u32,
-        error: String,
-        retryable: bool,
-    },
-    /// The approval request of attempt `attempt` of an approval step exists.
-    Waiting {
-        key: String,
-        attempt: u32,
-        approval_id: String,
-    },
-    /// An approval step's request left `PENDING`: its output and branch, or why the
-    /// step fails.
-    Resumed {
-        key: String,
-        approval_id: String,
-        outcome: Result<(Value, Branch), String>,
-    },
-    Cancel {
-        reason: Option<String>,
-        by: String,
-    },
-    /// A compensating step ended with an output or an error.
-    Compensated {
-        key: String,
-        result: Result<Value, String>,
-    },
-}
-
-/// Work the app carries out after committing the changes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Run attempt `attempt` of step `key`, not before `at`.
-    Execute {
-        key: String,
-        attempt: u32,
-        at: DateTime<Utc>,
-    },
-    /// Run the compensation of step `key` (its config is rendered in the run's state).
-    Compensate { key: String },
-    /// Cancel the request of an approval step the run no longer waits on.
-    CancelApproval { key: String, approval_id: String },
-}
-
-/// The changes a signal makes, each with the state after it, and the effects to run.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Outcome {
-    pub changes: Vec<(RunChange, Run)>,
-    pub effects: Vec<Effect>,
-}
-
-impl Outcome {
-    /// The state after the last change.
-    pub fn run(&self) -> Option<&Run> {
-        self.changes.last().map(|(_, r)| r)
-    }
-}
-
-/// Why a signal changes nothing.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Refused {
-    /// The run has ended.
-    #[error("the run is {0}")]
-    Ended(RunStatus),
-    /// The signal is about an attempt or request the run has moved past (a redelivered
-    /// job, a late result): nothing to do.
-    #[error("{0}")]
-    Stale(String),
-    /// The run's state does not fit its definition (a bug or a corrupt row).
-    #[error("{0}")]
-    Illegal(#[from] Illegal),
 }
 
 impl Compiled {

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::run::{Illegal, Run, RunStatus, StepState, StepStatus};
 use super::step::{Branch, Kind};
 use crate::domain::chain::{self, ChainScheme, Link};
+use crate::domain::event::{join_tagged, split_tagged};
 
 /// What `run.started` records: everything the run's first state is made of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,22 +98,11 @@ pub enum RunChange {
 
 impl RunChange {
     pub fn type_and_data(&self) -> (String, Value) {
-        let mut tagged = serde_json::to_value(self).expect("a change always serializes");
-        let kind = tagged["type"].as_str().unwrap_or_default().to_owned();
-        let data = tagged
-            .get_mut("data")
-            .map(Value::take)
-            .unwrap_or(Value::Null);
-        (kind, data)
+        split_tagged(self)
     }
 
     pub fn from_type_and_data(kind: &str, data: &Value) -> Result<RunChange, serde_json::Error> {
-        let tagged = if data.is_null() {
-            json!({ "type": kind })
-        } else {
-            json!({ "type": kind, "data": data })
-        };
-        serde_json::from_value(tagged)
+        join_tagged(kind, data)
     }
 }
 

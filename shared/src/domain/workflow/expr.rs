@@ -144,23 +144,9 @@ fn comprehension_depth(e: &IdedExpr) -> usize {
             return inner + 1;
         }
         Expr::List(l) => l.elements.iter().collect(),
-        Expr::Map(m) => m
-            .entries
-            .iter()
-            .flat_map(|entry| match &entry.expr {
-                cel::common::ast::EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
-                cel::common::ast::EntryExpr::StructField(f) => vec![&f.value],
-            })
-            .collect(),
+        Expr::Map(m) => entries(&m.entries),
         Expr::Select(s) => vec![&*s.operand],
-        Expr::Struct(s) => s
-            .entries
-            .iter()
-            .flat_map(|entry| match &entry.expr {
-                cel::common::ast::EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
-                cel::common::ast::EntryExpr::StructField(f) => vec![&f.value],
-            })
-            .collect(),
+        Expr::Struct(s) => entries(&s.entries),
         Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => vec![],
     };
     children
@@ -168,6 +154,16 @@ fn comprehension_depth(e: &IdedExpr) -> usize {
         .map(comprehension_depth)
         .max()
         .unwrap_or(0)
+}
+
+/// The expressions of a map's or a struct's entries.
+fn entries(list: &[cel::common::ast::IdedEntryExpr]) -> Vec<&IdedExpr> {
+    list.iter()
+        .flat_map(|entry| match &entry.expr {
+            cel::common::ast::EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
+            cel::common::ast::EntryExpr::StructField(f) => vec![&f.value],
+        })
+        .collect()
 }
 
 /// What expressions read: `{input, steps, vars, run}`, converted to CEL once.

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod event;
 pub mod expr;
 pub mod run;
+mod signal;
 pub mod step;
 pub mod validate;
 

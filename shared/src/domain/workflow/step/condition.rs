@@ -2,9 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::{Branch, Evaluated, Kind, StepKind, expression_of};
+use super::{
+    Branch, Evaluated, Kind, StepKind, check_expression, evaluate_expression, expression_schema,
+};
 use crate::domain::FieldError;
-use crate::domain::workflow::expr::{Expression, Scope};
+use crate::domain::workflow::expr::Scope;
 
 pub struct Condition;
 
@@ -14,12 +16,7 @@ impl StepKind for Condition {
     }
 
     fn schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["expression"],
-            "properties": {"expression": {"type": "string", "minLength": 1}},
-            "additionalProperties": false
-        })
+        expression_schema()
     }
 
     fn branches(&self) -> &'static [Branch] {
@@ -31,27 +28,18 @@ impl StepKind for Condition {
     }
 
     fn check(&self, config: &Value, field: &str, _dynamic: &[String]) -> Vec<FieldError> {
-        Expression::compile(expression_of(config), &format!("{field}/expression"))
-            .err()
-            .into_iter()
-            .collect()
+        check_expression(config, field)
     }
 
     fn evaluate(&self, config: &Value, scope: &Scope) -> Option<Evaluated> {
-        let run = || {
-            let e =
-                Expression::compile(expression_of(config), "/expression").map_err(|e| e.message)?;
-            match e.evaluate(scope)? {
+        Some(
+            evaluate_expression(config, scope).and_then(|(value, source)| match value {
                 Value::Bool(b) => Ok((
                     json!({ "result": b }),
                     if b { Branch::True } else { Branch::False },
                 )),
-                other => Err(format!(
-                    "`{}` must be true or false, not {other}",
-                    e.source()
-                )),
-            }
-        };
-        Some(run())
+                other => Err(format!("`{source}` must be true or false, not {other}")),
+            }),
+        )
     }
 }

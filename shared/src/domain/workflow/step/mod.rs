@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::expr::Scope;
+use super::expr::{Expression, Scope};
 use crate::domain::FieldError;
 
 pub use approval::approval_output;
@@ -176,12 +176,47 @@ static VALIDATORS: LazyLock<Vec<jsonschema::Validator>> = LazyLock::new(|| {
 });
 
 /// The expression of a condition or transform: CEL, with or without a leading `=`.
-fn expression_of<'a>(config: &'a Value) -> &'a str {
+fn expression_of(config: &Value) -> &str {
     let s = config
         .get("expression")
         .and_then(Value::as_str)
         .unwrap_or_default();
     s.strip_prefix('=').unwrap_or(s)
+}
+
+/// The config of a condition or transform: one `expression`, which must compile.
+fn expression_schema() -> Value {
+    serde_json::json!({
+        "type": "object",
+        "required": ["expression"],
+        "properties": {"expression": {"type": "string", "minLength": 1}},
+        "additionalProperties": false
+    })
+}
+
+fn check_expression(config: &Value, field: &str) -> Vec<FieldError> {
+    Expression::compile(expression_of(config), &format!("{field}/expression"))
+        .err()
+        .into_iter()
+        .collect()
+}
+
+/// The value of a condition's or transform's expression in `scope`.
+fn evaluate_expression(config: &Value, scope: &Scope) -> Result<(Value, String), String> {
+    let e = Expression::compile(expression_of(config), "/expression").map_err(|e| e.message)?;
+    Ok((e.evaluate(scope)?, e.source().to_owned()))
+}
+
+/// A receiver URL the config names as written: checked now unless it is computed.
+fn check_url_field(config: &Value, field: &str, dynamic: &[String]) -> Vec<FieldError> {
+    let at = format!("{field}/url");
+    match config.get("url").and_then(Value::as_str) {
+        Some(url) if !dynamic.contains(&at) => crate::domain::webhook::check_url(url, &at)
+            .err()
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! `transform`: `{expression}` → the expression's value.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Branch, Evaluated, Kind, StepKind, expression_of};
+use super::{
+    Branch, Evaluated, Kind, StepKind, check_expression, evaluate_expression, expression_schema,
+};
 use crate::domain::FieldError;
-use crate::domain::workflow::expr::{Expression, Scope};
+use crate::domain::workflow::expr::Scope;
 
 pub struct Transform;
 
@@ -14,12 +16,7 @@ impl StepKind for Transform {
     }
 
     fn schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["expression"],
-            "properties": {"expression": {"type": "string", "minLength": 1}},
-            "additionalProperties": false
-        })
+        expression_schema()
     }
 
     fn raw_fields(&self) -> &'static [&'static str] {
@@ -27,18 +24,10 @@ impl StepKind for Transform {
     }
 
     fn check(&self, config: &Value, field: &str, _dynamic: &[String]) -> Vec<FieldError> {
-        Expression::compile(expression_of(config), &format!("{field}/expression"))
-            .err()
-            .into_iter()
-            .collect()
+        check_expression(config, field)
     }
 
     fn evaluate(&self, config: &Value, scope: &Scope) -> Option<Evaluated> {
-        let run = || {
-            let e =
-                Expression::compile(expression_of(config), "/expression").map_err(|e| e.message)?;
-            Ok((e.evaluate(scope)?, Branch::Default))
-        };
-        Some(run())
+        Some(evaluate_expression(config, scope).map(|(value, _)| (value, Branch::Default)))
     }
 }

@@ -4,9 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Kind, StepKind};
+use super::{Kind, StepKind, check_url_field};
 use crate::domain::FieldError;
-use crate::domain::webhook::check_url;
 
 pub struct Webhook;
 
@@ -37,10 +36,6 @@ impl StepKind for Webhook {
     }
 
     fn check(&self, config: &Value, field: &str, dynamic: &[String]) -> Vec<FieldError> {
-        let at = format!("{field}/url");
-        match config.get("url").and_then(Value::as_str) {
-            Some(url) if !dynamic.contains(&at) => check_url(url, &at).err().into_iter().collect(),
-            _ => Vec::new(),
-        }
+        check_url_field(config, field, dynamic)
     }
 }
