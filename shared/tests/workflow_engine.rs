@@ -381,3 +381,46 @@ fn a_decision_before_the_wait_is_recorded_resumes_and_the_late_wait_is_a_no_op()
         Err(Refused::Ended(_))
     ));
 }
+
+#[test]
+fn a_run_keeps_at_most_its_bound_of_outputs() {
+    let echo =
+        |k: &str| json!({"key": k, "kind": "transform", "config": {"expression": "input.s"}});
+    let d = json!({
+        "steps": [echo("a"), echo("b"), echo("c")],
+        "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}]
+    });
+    let h = Harness::start(d, json!({"s": "x".repeat(200 * 1024)}));
+    assert_eq!(h.status("b"), StepStatus::Succeeded);
+    assert_eq!(h.status("c"), StepStatus::Failed);
+    assert_eq!(h.run.status, RunStatus::Failed);
+    assert!(
+        h.run.error.as_deref().unwrap().contains("outputs past"),
+        "{:?}",
+        h.run.error
+    );
+}
+
+#[test]
+fn a_long_chain_of_pure_steps_ends_over_bounded_transitions() {
+    let steps: Vec<Value> = (0..40)
+        .map(|i| json!({"key": format!("t{i}"), "kind": "transform", "config": {"expression": format!("{i}")}}))
+        .collect();
+    let edges: Vec<Value> = (1..40)
+        .map(|i| json!({"from": format!("t{}", i - 1), "to": format!("t{i}")}))
+        .collect();
+    let mut h = Harness::start(json!({"steps": steps, "edges": edges}), json!({}));
+    let mut transitions = 1;
+    assert!(h.log.len() <= greenlight::domain::workflow::engine::MAX_INLINE_CHANGES + 1);
+    while let Some(Effect::Execute { key, attempt, .. }) = h.effects.pop() {
+        let before = h.log.len();
+        h.send(Signal::Evaluate { key, attempt }).unwrap();
+        assert!(
+            h.log.len() - before <= greenlight::domain::workflow::engine::MAX_INLINE_CHANGES + 1
+        );
+        transitions += 1;
+    }
+    assert_eq!(h.run.status, RunStatus::Succeeded);
+    assert_eq!(h.run.output, Some(json!({"t39": 39})));
+    assert!(transitions >= 3, "{transitions}");
+}

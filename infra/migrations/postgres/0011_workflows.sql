@@ -40,7 +40,8 @@ CREATE TABLE workflow_runs (
 CREATE INDEX workflow_runs_by_created ON workflow_runs (tenant_id, created_at DESC, id DESC);
 CREATE INDEX workflow_runs_by_workflow ON workflow_runs (tenant_id, workflow_id, created_at DESC, id DESC);
 
--- JSON kept as text, byte for byte as hashed.
+-- JSON kept as text, byte for byte as hashed. `feed_seq` takes its position from the
+-- same sequence as the requests' events: the live stream reads one order over both.
 CREATE TABLE workflow_run_events (
     tenant_id    TEXT NOT NULL,
     run_id       TEXT NOT NULL,
@@ -53,9 +54,12 @@ CREATE TABLE workflow_run_events (
     occurred_at  TIMESTAMPTZ NOT NULL,
     prev_hash    TEXT NOT NULL,
     hash         TEXT NOT NULL,
+    feed_seq     BIGINT NOT NULL DEFAULT nextval('approval_events_feed_seq_seq'),
     PRIMARY KEY (tenant_id, run_id, seq),
     FOREIGN KEY (tenant_id, run_id) REFERENCES workflow_runs (tenant_id, id)
 );
+CREATE INDEX workflow_run_events_feed ON workflow_run_events (tenant_id, feed_seq);
+CREATE INDEX workflow_run_events_feed_global ON workflow_run_events (feed_seq);
 
 CREATE TABLE run_idempotency_keys (
     tenant_id     TEXT NOT NULL,

@@ -38,6 +38,9 @@ pub enum RunCreateOutcome {
 
 /// Everything one transition of a run writes, in one transaction, if the run is still
 /// at `expected_seq`: a later DynamoDB adapter writes it as one `TransactWriteItems`.
+/// A transition starts pure steps inline only up to
+/// `domain::workflow::engine::MAX_INLINE_CHANGES` changes (each change is an event and
+/// a fan-out job); a cascade of skipped steps can still add one event per step.
 #[derive(Debug, Clone)]
 pub struct RunTransition {
     pub tenant_id: String,
@@ -134,4 +137,21 @@ pub trait WorkflowStore: Send + Sync {
         run_id: &str,
         seq: i64,
     ) -> Result<Option<RunEvent>, StoreError>;
+
+    /// The tenant's run events at feed positions in `(after, up_to]`, in feed order.
+    /// Run events take their positions from the same order as requests' events
+    /// (`ApprovalStore::feed`): the live stream merges the two.
+    async fn run_feed(
+        &self,
+        tenant_id: &str,
+        after: i64,
+        up_to: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, RunEvent)>, StoreError>;
+
+    /// The feed positions run events took after `after`, across all tenants, in order.
+    async fn run_feed_positions(&self, after: i64, limit: u32) -> Result<Vec<i64>, StoreError>;
+
+    /// The last feed position a run event took (0 when none).
+    async fn run_feed_head(&self) -> Result<i64, StoreError>;
 }

@@ -127,6 +127,31 @@ where
         .map_err(|e| StoreError::Database(e.into()))
 }
 
+/// Appends the newest-first page strictly after `after` (`(createdAt, id)`) of at
+/// most `limit` rows to a query over a table with `created_at` and `id` columns.
+pub(super) fn keyset_page<'q, D: Dialect>(
+    sql: &mut String,
+    args: &mut <D::Db as Database>::Arguments<'q>,
+    after: Option<&(DateTime<Utc>, String)>,
+    limit: u32,
+) -> Result<(), StoreError>
+where
+    String: Column<D::Db>,
+    i64: Column<D::Db>,
+{
+    if let Some((at, id)) = after {
+        sql.push_str(" AND (created_at < ");
+        push_bind(sql, args, D::to_ts(*at))?;
+        sql.push_str(" OR (created_at = ");
+        push_bind(sql, args, D::to_ts(*at))?;
+        sql.push_str(" AND id < ");
+        push_bind(sql, args, id.clone())?;
+        sql.push_str("))");
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ");
+    push_bind(sql, args, i64::from(limit))
+}
+
 fn state_json(a: &Approval) -> Json<Value> {
     Json(serde_json::to_value(a).expect("state always serializes"))
 }
@@ -380,17 +405,7 @@ where
             sql.push_str(" AND action_type = ");
             push_bind(&mut sql, &mut args, t)?;
         }
-        if let Some((at, id)) = &q.after {
-            sql.push_str(" AND (created_at < ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" OR (created_at = ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" AND id < ");
-            push_bind(&mut sql, &mut args, id)?;
-            sql.push_str("))");
-        }
-        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ");
-        push_bind(&mut sql, &mut args, i64::from(q.limit))?;
+        keyset_page::<D>(&mut sql, &mut args, q.after.as_ref(), q.limit)?;
         let rows: Vec<StateRow> = sqlx::query_as_with(&sql, args)
             .fetch_all(&self.pool)
             .await

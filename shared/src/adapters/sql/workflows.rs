@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Database, Encode, Executor, Type};
 
-use super::approvals::{KeyTable, push_bind};
+use super::approvals::{KeyTable, keyset_page, push_bind};
 use super::dialect::{Column, Conn, Dialect, Row, RowsAffected, SqlStore};
 use super::{corrupt, db_err};
 use crate::domain::workflow::{Definition, Run, RunEvent, Workflow, WorkflowVersion};
@@ -121,6 +121,13 @@ impl<D: Dialect> TryFrom<RunEventRow<D>> for RunEvent {
             hash: r.hash,
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct RunFeedRow<D: Dialect> {
+    feed_seq: i64,
+    #[sqlx(flatten)]
+    event: RunEventRow<D>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -313,17 +320,7 @@ where
             String::from("SELECT state, deleted FROM workflows WHERE NOT deleted AND tenant_id = ");
         let mut args = <D::Db as Database>::Arguments::default();
         push_bind(&mut sql, &mut args, tenant_id)?;
-        if let Some((at, id)) = &after {
-            sql.push_str(" AND (created_at < ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" OR (created_at = ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" AND id < ");
-            push_bind(&mut sql, &mut args, id)?;
-            sql.push_str("))");
-        }
-        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ");
-        push_bind(&mut sql, &mut args, i64::from(limit))?;
+        keyset_page::<D>(&mut sql, &mut args, after.as_ref(), limit)?;
         let rows: Vec<WorkflowRow> = sqlx::query_as_with(&sql, args)
             .fetch_all(&self.pool)
             .await
@@ -484,17 +481,7 @@ where
             sql.push_str(" AND status = ");
             push_bind(&mut sql, &mut args, s.as_str())?;
         }
-        if let Some((at, id)) = &q.after {
-            sql.push_str(" AND (created_at < ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" OR (created_at = ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" AND id < ");
-            push_bind(&mut sql, &mut args, id)?;
-            sql.push_str("))");
-        }
-        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ");
-        push_bind(&mut sql, &mut args, i64::from(q.limit))?;
+        keyset_page::<D>(&mut sql, &mut args, q.after.as_ref(), q.limit)?;
         let rows: Vec<RunRow> = sqlx::query_as_with(&sql, args)
             .fetch_all(&self.pool)
             .await
@@ -532,5 +519,48 @@ where
         .await
         .map_err(db_err)?;
         row.map(RunEvent::try_from).transpose()
+    }
+
+    async fn run_feed(
+        &self,
+        tenant_id: &str,
+        after: i64,
+        up_to: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, RunEvent)>, StoreError> {
+        let rows: Vec<RunFeedRow<D>> = sqlx::query_as(&format!(
+            "SELECT feed_seq, {RUN_EVENT_COLUMNS} FROM workflow_run_events \
+             WHERE tenant_id = $1 AND feed_seq > $2 AND feed_seq <= $3 ORDER BY feed_seq LIMIT $4"
+        ))
+        .bind(tenant_id)
+        .bind(after)
+        .bind(up_to)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|row| Ok((row.feed_seq, row.event.try_into()?)))
+            .collect()
+    }
+
+    async fn run_feed_positions(&self, after: i64, limit: u32) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT feed_seq FROM workflow_run_events WHERE feed_seq > $1 \
+             ORDER BY feed_seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn run_feed_head(&self) -> Result<i64, StoreError> {
+        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(feed_seq) FROM workflow_run_events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(head.unwrap_or(0))
     }
 }

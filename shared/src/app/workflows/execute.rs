@@ -37,10 +37,15 @@ impl Workflows<'_> {
             return Ok(Outcome::Done);
         }
         let Some(executor) = steps::executor(step.kind) else {
-            return Ok(Outcome::Permanent(format!(
-                "{} steps have no executor",
-                step.kind
-            )));
+            // A pure step the transition that started it had no room to end.
+            let signal = Signal::Evaluate {
+                key: at.key.clone(),
+                attempt: at.attempt,
+            };
+            self.signal(&at.tenant_id, &at.run_id, signal, SYSTEM)
+                .await?
+                .ok();
+            return Ok(Outcome::Done);
         };
         let config = step.config.clone().unwrap_or(Value::Null);
         let call = StepCall {

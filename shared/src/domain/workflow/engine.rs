@@ -22,6 +22,15 @@ use super::run::{CompensationStatus, Illegal, Run, StepStatus};
 pub use super::signal::{Effect, Outcome, Refused, Signal};
 use super::step::{Branch, Kind};
 
+/// The outputs of a run's steps together, serialized: every event carries the run's
+/// state, so this bounds what a run writes.
+pub const MAX_RUN_OUTPUTS: usize = 512 * 1024;
+
+/// Changes past which a transition starts no more pure steps inline: those left end
+/// in transitions of their own (`Signal::Evaluate`), so one write stays bounded
+/// (a store whose transactions take a bounded number of items needs that).
+pub const MAX_INLINE_CHANGES: usize = 32;
+
 /// A step of a compiled definition, with its edges by index.
 #[derive(Debug)]
 pub struct CompiledStep {
@@ -131,6 +140,10 @@ impl Compiled {
             } => {
                 let i = b.attempt_of(&key, attempt)?;
                 b.fail_step(i, error, retryable)?;
+            }
+            Signal::Evaluate { key, attempt } => {
+                let i = b.attempt_of(&key, attempt)?;
+                b.evaluate(i)?;
             }
             Signal::Waiting {
                 key,
@@ -308,6 +321,15 @@ impl Builder<'_> {
             attempt: 1,
             config: config.clone(),
         })?;
+        if kind.is_pure() && self.out.changes.len() >= MAX_INLINE_CHANGES {
+            // This write is full: the step ends in a transition of its own.
+            self.out.effects.push(Effect::Execute {
+                key,
+                attempt: 1,
+                at: self.now,
+            });
+            return Ok(());
+        }
         match kind.spec().evaluate(&config, &scope) {
             Some(Ok((output, branch))) => self.succeed(i, output, branch, None),
             Some(Err(error)) => self.fail_step(i, error, false),
@@ -326,6 +348,22 @@ impl Builder<'_> {
         }
     }
 
+    /// Ends a pure step that was started in a transition that had no room for it.
+    fn evaluate(&mut self, i: usize) -> Result<(), Refused> {
+        let step = &self.run.steps[i];
+        let config = step.config.clone().unwrap_or(Value::Null);
+        let Some(result) = step.kind.spec().evaluate(&config, &self.scope()) else {
+            return Err(Refused::Illegal(Illegal(format!(
+                "{} steps are not evaluated",
+                step.kind
+            ))));
+        };
+        match result {
+            Ok((output, branch)) => self.succeed(i, output, branch, None),
+            Err(error) => self.fail_step(i, error, false),
+        }
+    }
+
     fn succeed(
         &mut self,
         i: usize,
@@ -341,6 +379,18 @@ impl Builder<'_> {
                 "the approval ended {branch} and no {branch} edge leaves step {}",
                 step.key
             );
+            return self.fail_step(i, error, false);
+        }
+        let kept: usize = self
+            .run
+            .steps
+            .iter()
+            .filter_map(|s| s.output.as_ref())
+            .map(|o| o.to_string().len())
+            .sum();
+        if kept + output.to_string().len() > MAX_RUN_OUTPUTS {
+            let error =
+                format!("its output would take the run's outputs past {MAX_RUN_OUTPUTS} bytes");
             return self.fail_step(i, error, false);
         }
         let attempt = self.run.steps[i].attempts;

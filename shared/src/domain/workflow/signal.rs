@@ -25,6 +25,11 @@ pub enum Signal {
         error: String,
         retryable: bool,
     },
+    /// A pure step started in a transition that had no room for it: end it now.
+    Evaluate {
+        key: String,
+        attempt: u32,
+    },
     /// The approval request of attempt `attempt` of an approval step exists.
     Waiting {
         key: String,

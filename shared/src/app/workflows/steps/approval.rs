@@ -17,9 +17,12 @@ pub struct Approval;
 impl Executor for Approval {
     async fn execute(&self, app: &App, call: &StepCall<'_>) -> Result<StepResult, AppError> {
         let mut body = call.config.clone();
+        // What an agent must send and a step may leave out: who asks, and what.
         if let Value::Object(m) = &mut body {
             m.entry("agentId")
                 .or_insert_with(|| Value::String(format!("workflow:{}", call.run.workflow_id)));
+            m.entry("actionData")
+                .or_insert_with(|| Value::Object(Default::default()));
         }
         let input: NewApproval = match serde_json::from_value(body) {
             Ok(i) => i,

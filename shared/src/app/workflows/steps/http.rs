@@ -7,11 +7,13 @@ use serde_json::{Value, json};
 use super::{Executor, StepCall, StepResult, body_value};
 use crate::app::{App, AppError};
 use crate::domain::workflow::Branch;
-use crate::domain::workflow::expr::MAX_VALUE_BYTES;
 use crate::domain::workflow::step::{HttpConfig, HttpMethod};
 use crate::ports::{Post, SendFailure};
 
 pub struct Http;
+
+/// The most of an answer's body a step keeps as its output.
+const MAX_BODY: usize = 64 * 1024;
 
 #[async_trait]
 impl Executor for Http {
@@ -55,7 +57,7 @@ impl Executor for Http {
                 headers,
                 body,
                 timeout: config.timeout(),
-                max_body: MAX_VALUE_BYTES / 2,
+                max_body: MAX_BODY,
             })
             .await;
         Ok(match answer {
