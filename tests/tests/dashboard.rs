@@ -424,6 +424,12 @@ async fn admins_see_workflows_drawn_and_runs_step_by_step(backend: Backend) {
     let (code, page) = admin.get(&format!("/dashboard/runs/{run_id}")).await;
     assert_eq!(code, 200);
     assert!(page.contains("data-terminal=\"false\""), "{page}");
+    // It listens to its own run's events on the stream.
+    assert!(
+        page.contains(&format!("/v1/stream?approvalId={run_id}")),
+        "{page}"
+    );
+    assert!(page.contains("\"step.succeeded\""), "{page}");
     assert!(
         page.contains("<g class=\"step SUCCEEDED\" data-key=\"total\""),
         "{page}"

@@ -1,12 +1,29 @@
 //! Workflows for admins: the list, a version's DAG, the runs, and a run's page with
 //! each step's status, attempts, timing and output, drawn on the DAG and updated live
-//! (the page re-reads its live part every second until the run ends: run events are
-//! not on the approvals' event stream the other pages listen to).
+//! from the run's events on the stream.
 
 use super::dag::{self, Edge, Node};
 use super::*;
 use crate::app::workflows::RunPageRequest;
 use crate::domain::workflow::{Definition, Run, RunStatus, StepState};
+
+/// What a run page listens for on the stream (SSE names events by type).
+const RUN_EVENT_TYPES: [&str; 14] = [
+    "run.started",
+    "run.waiting",
+    "run.succeeded",
+    "run.failed",
+    "run.cancelled",
+    "step.started",
+    "step.succeeded",
+    "step.failed",
+    "step.retrying",
+    "step.skipped",
+    "compensation.started",
+    "compensation.step.ended",
+    "compensation.completed",
+    "compensation.failed",
+];
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map_or_else(String::new, |t| {
@@ -275,6 +292,8 @@ pub(super) async fn run(
         dag => drawing(&definition, Some(&run)),
         steps => run.steps.iter().map(step_view).collect::<Vec<_>>(),
         compensation, terminal => run.status.is_terminal(),
+        stream_url => format!("/v1/stream?approvalId={}", encode(&run.id)),
+        event_types => RUN_EVENT_TYPES,
         ..base(&app, &account, &format!("Run {}", run.id))
     };
     let name = if q.partial.is_some() {
