@@ -35,6 +35,38 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/dashboard/live.html"),
         ),
         (
+            "dashboard/refused.html",
+            include_str!("../templates/dashboard/refused.html"),
+        ),
+        (
+            "dashboard/dag.html",
+            include_str!("../templates/dashboard/dag.html"),
+        ),
+        (
+            "dashboard/runs_table.html",
+            include_str!("../templates/dashboard/runs_table.html"),
+        ),
+        (
+            "dashboard/workflows.html",
+            include_str!("../templates/dashboard/workflows.html"),
+        ),
+        (
+            "dashboard/workflow.html",
+            include_str!("../templates/dashboard/workflow.html"),
+        ),
+        (
+            "dashboard/runs.html",
+            include_str!("../templates/dashboard/runs.html"),
+        ),
+        (
+            "dashboard/run.html",
+            include_str!("../templates/dashboard/run.html"),
+        ),
+        (
+            "dashboard/run_live.html",
+            include_str!("../templates/dashboard/run_live.html"),
+        ),
+        (
             "dashboard/approval.html",
             include_str!("../templates/dashboard/approval.html"),
         ),

@@ -80,6 +80,23 @@ try {
   expect((await page.locator("#outcome").innerText()).includes("Rejected by ops@example.com"), "the outcome");
   await page.screenshot({ path: `${shots}/decided-elsewhere.png`, fullPage: true });
 
+  // A run waiting on a person: the decision, made through the API, moves its page on
+  // (the human step and the step after it succeed) without a reload.
+  await page.goto(`${base}/dashboard/runs/${env("GL_RUN")}`);
+  await page.waitForFunction(() => document.body.dataset.live === "open");
+  await page.evaluate(() => { window.__sameDocument = true; });
+  expect(await page.locator('g.step.WAITING[data-key="ask"]').count() === 1, "the human step waits");
+  const resumed = await fetch(`${base}/v1/approvals/${env("GL_RUN_APPROVAL")}/decision`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${env("GL_API_KEY")}`, "content-type": "application/json" },
+    body: JSON.stringify({ decision: "approved", respondedBy: "ops@example.com" }),
+  });
+  expect(resumed.status === 200, `the run's decision, got ${resumed.status}`);
+  await page.waitForSelector('g.step.SUCCEEDED[data-key="done"]', { timeout: 10000 });
+  expect(await page.evaluate(() => window.__sameDocument === true), "no reload");
+  expect((await page.locator("[data-terminal]").innerText()).includes("SUCCEEDED"), "the run succeeded");
+  await page.screenshot({ path: `${shots}/run-live.png`, fullPage: true });
+
   // At phone width the page still fits and keeps its controls reachable by keyboard.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${base}/dashboard`);

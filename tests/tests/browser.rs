@@ -1,7 +1,7 @@
 //! The dashboard in a real browser: Debian's Chromium, headless, driven by
 //! playwright-core (`tests/browser/dashboard.mjs`): sign in, approve with changes
 //! through the form and see the timeline, and watch a decision made through the API
-//! appear on an open page without a reload. Screenshots land in
+//! appear on an open page without a reload, and a workflow run's page follow a decision. Screenshots land in
 //! `tests/browser/screenshots/`. `infra/scripts/test.sh` installs Chromium and
 //! playwright-core.
 
@@ -50,6 +50,25 @@ async fn the_dashboard_works_in_a_real_browser() {
         .unwrap()
         .push(serde_json::json!({"channel": "email", "recipient": "ops@example.com"}));
     let second = app.create(&body).await;
+    // A workflow run waiting on a person, whose page must follow the decision live.
+    let workflow = app
+        .create_workflow(&serde_json::json!({
+            "steps": [
+                {"key": "ask", "kind": "approval", "config": {
+                    "name": "Deploy v42", "actionType": "deploy",
+                    "approvers": [{"channel": "email", "recipient": "ops@example.com"}]}},
+                {"key": "done", "kind": "transform", "config": {"expression": "'deployed'"}}
+            ],
+            "edges": [{"from": "ask", "to": "done", "branch": "approved"}]
+        }))
+        .await;
+    let run = app.start_run(&workflow, &serde_json::json!({})).await;
+    let run = run["id"].as_str().unwrap().to_owned();
+    app.drain_all().await;
+    let run_approval = app.step(&run, "ask").await["approvalId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let envs = [
         ("GL_BASE", app.base.clone()),
@@ -58,20 +77,29 @@ async fn the_dashboard_works_in_a_real_browser() {
         ("GL_API_KEY", app.admin_key.clone()),
         ("GL_FIRST", first.clone()),
         ("GL_SECOND", second.clone()),
+        ("GL_RUN", run.clone()),
+        ("GL_RUN_APPROVAL", run_approval),
         ("GL_SCREENSHOTS", shots.display().to_string()),
         ("GL_CHROMIUM", chromium),
     ];
     let script = dir.clone();
-    let out = tokio::task::spawn_blocking(move || {
+    let mut browsing = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg("dashboard.mjs")
             .current_dir(script)
             .envs(envs)
             .output()
             .expect("node runs")
-    })
-    .await
-    .unwrap();
+    });
+    // The test app has no background worker: run what decisions leave to do meanwhile.
+    let out = loop {
+        tokio::select! {
+            out = &mut browsing => break out.unwrap(),
+            _ = tokio::time::sleep(std::time::Duration::from_millis(50)) => {
+                app.drain_all().await;
+            }
+        }
+    };
     let said = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
@@ -85,11 +113,13 @@ async fn the_dashboard_works_in_a_real_browser() {
     assert_eq!(a["decision"]["source"], "web");
     assert_eq!(a["decision"]["respondedBy"], EMAIL);
     assert_eq!(a["approvedData"]["amount"], 80);
+    assert_eq!(app.run(&run).await["status"], "SUCCEEDED");
     for shot in [
         "inbox.png",
         "approved-with-changes.png",
         "decided-elsewhere.png",
         "inbox-phone.png",
+        "run-live.png",
     ] {
         assert!(shots.join(shot).exists(), "no screenshot {shot}");
     }

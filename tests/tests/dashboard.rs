@@ -368,3 +368,108 @@ async fn the_first_start_prints_a_one_time_link_when_no_admin_is_configured() {
     assert_eq!(admin.get("/dashboard/admin").await.0, 200);
     app.shutdown().await;
 }
+
+on_both_stores!(admins_see_workflows_drawn_and_runs_step_by_step);
+async fn admins_see_workflows_drawn_and_runs_step_by_step(backend: Backend) {
+    let app = with_admin(backend).await;
+    let definition = json!({
+        "steps": [
+            {"key": "total", "kind": "transform", "config": {"expression": "input.amount * 2"}},
+            {"key": "big", "kind": "condition", "config": {"expression": "steps.total > 100"}},
+            {"key": "ask", "kind": "approval", "config": {
+                "name": "Big refund", "actionType": "refund", "actionData": {"amount": "=steps.total"},
+                "approvers": [{"channel": "email", "recipient": "ann@example.com"}],
+                "timeoutSeconds": 3600
+            }},
+            {"key": "small", "kind": "transform", "config": {"expression": "'fine'"}}
+        ],
+        "edges": [
+            {"from": "total", "to": "big"},
+            {"from": "big", "to": "ask", "branch": "true"},
+            {"from": "big", "to": "small", "branch": "false"}
+        ]
+    });
+    let workflow = app.create_workflow(&definition).await;
+    let run = app.start_run(&workflow, &json!({"amount": 80})).await;
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    app.drain_all().await;
+
+    let admin = Browser::sign_in(&app, ADMIN, PASSWORD).await.unwrap();
+    let (code, page) = admin.get("/dashboard/workflows").await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains(&format!("/dashboard/workflows/{workflow}")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("/dashboard/runs/{run_id}")),
+        "{page}"
+    );
+
+    // The version's DAG: one box per step, the condition's branches labelled.
+    let (code, page) = admin.get(&format!("/dashboard/workflows/{workflow}")).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("<svg"), "{page}");
+    assert_eq!(page.matches("<g class=\"step").count(), 4, "{page}");
+    assert!(
+        page.contains(">true</text>") && page.contains(">false</text>"),
+        "{page}"
+    );
+    let (code, _) = admin
+        .get(&format!("/dashboard/workflows/{workflow}?version=9"))
+        .await;
+    assert_eq!(code, 404);
+
+    // The run: 80 doubled is 160, so the person is asked; each step shows its status.
+    let (code, page) = admin.get(&format!("/dashboard/runs/{run_id}")).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("data-terminal=\"false\""), "{page}");
+    // It listens to its own run's events on the stream.
+    assert!(
+        page.contains(&format!("/v1/stream?approvalId={run_id}")),
+        "{page}"
+    );
+    assert!(page.contains("\"step.succeeded\""), "{page}");
+    assert!(
+        page.contains("<g class=\"step SUCCEEDED\" data-key=\"total\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<g class=\"step WAITING\" data-key=\"ask\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<g class=\"step SKIPPED\" data-key=\"small\""),
+        "{page}"
+    );
+    let approval = app.step(&run_id, "ask").await["approvalId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        page.contains(&format!("/dashboard/approvals/{approval}")),
+        "{page}"
+    );
+
+    // Its live part, as the page reads it again, follows the decision.
+    let r = app
+        .decide(&approval, &json!({"decision": "approved"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.drain_all().await;
+    let (code, page) = admin
+        .get(&format!("/dashboard/runs/{run_id}?partial=1"))
+        .await;
+    assert_eq!(code, 200);
+    assert!(!page.contains("<h1>"), "only the live part");
+    assert!(page.contains("data-terminal=\"true\""), "{page}");
+    assert!(
+        page.contains("<g class=\"step SUCCEEDED\" data-key=\"ask\""),
+        "{page}"
+    );
+    let (code, page) = admin.get("/dashboard/runs?status=SUCCEEDED").await;
+    assert_eq!(code, 200);
+    assert!(page.contains(&run_id), "{page}");
+    let (code, _) = admin.get("/dashboard/runs/run_missing").await;
+    assert_eq!(code, 404);
+}

@@ -16,9 +16,11 @@ use serde::Serialize;
 
 mod admin;
 mod approval;
+mod dag;
 mod inbox;
 mod jobs;
 mod session;
+mod workflows;
 
 use crate::app::messages::render;
 use crate::app::{Account, App, AppError, NewKey, PageRequest, SESSION_HOURS};
@@ -73,6 +75,10 @@ pub fn routes() -> Router<App> {
             post(admin::redeliver),
         )
         .route("/dashboard/mailbox", get(admin::mailbox))
+        .route("/dashboard/workflows", get(workflows::workflows))
+        .route("/dashboard/workflows/{id}", get(workflows::workflow))
+        .route("/dashboard/runs", get(workflows::runs))
+        .route("/dashboard/runs/{id}", get(workflows::run))
         .route("/dashboard/admin/jobs", get(jobs::buried))
         // The page's first name, for bookmarks; it moves to the new one.
         .route(

@@ -13,6 +13,8 @@ use greenlight_tests::{Backend, approval_body, fresh_database};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+mod workflows;
+
 #[derive(Parser)]
 struct Args {
     /// sqlite, postgres or both.
@@ -28,7 +30,8 @@ struct Args {
     /// `webhooks` (decision → webhook received, and deliveries per second) or
     /// `deliveries` (create → each approver's message marked sent) or `crash` (writers
     /// while the real server is killed with SIGKILL and restarted; the drain after the
-    /// last start).
+    /// last start) or `workflows` (a 10-step chain of transforms: runs and steps a
+    /// second and each run's time; decision → next step started).
     #[arg(long, default_value = "http")]
     scenario: String,
     /// For `crash`: the server binary; default, `greenlight` beside this one (build it
@@ -43,6 +46,10 @@ struct Args {
     /// For `timers`: how many pending requests time out.
     #[arg(long, default_value_t = 10_000)]
     pending: usize,
+}
+
+fn db_name(backend: Backend) -> String {
+    format!("{backend:?}").to_lowercase()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -147,7 +154,7 @@ async fn bench_timers(backend: Backend, args: &Args) -> anyhow::Result<Value> {
     running.shutdown().await;
     lateness.sort();
     Ok(json!({
-        "db": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "db": db_name(backend),
         "pending": args.pending,
         "create_seconds": create_wall.as_secs_f64(),
         "timer_lateness_p50_ms": percentile(&lateness, 0.50),
@@ -250,7 +257,7 @@ async fn bench_webhooks(backend: Backend, args: &Args) -> anyhow::Result<Value> 
     let first = sent.values().min().copied().unwrap_or_else(Instant::now);
     let last = arrived.values().max().copied().unwrap_or_else(Instant::now);
     Ok(json!({
-        "db": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "db": db_name(backend),
         "webhooks": ids.len(),
         "decision_to_webhook_p50_ms": percentile(&latency, 0.50),
         "decision_to_webhook_p99_ms": percentile(&latency, 0.99),
@@ -325,7 +332,7 @@ async fn bench_deliveries(backend: Backend, args: &Args) -> anyhow::Result<Value
         l.sort();
     }
     Ok(json!({
-        "db": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "db": db_name(backend),
         "requests": ids.len(),
         "create_to_first_sent_p50_ms": percentile(&first_lat, 0.50),
         "create_to_first_sent_p99_ms": percentile(&first_lat, 0.99),
@@ -420,7 +427,7 @@ async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
 
     let n = args.requests as f64;
     Ok(json!({
-        "db": match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" },
+        "db": db_name(backend),
         "creates_per_sec": (n / create_wall.as_secs_f64()).round(),
         "create_p50_ms": percentile(&create_lat, 0.50),
         "create_p99_ms": percentile(&create_lat, 0.99),
@@ -471,8 +478,11 @@ async fn main() -> anyhow::Result<()> {
             "create → approval.sent.<channel>: Slack on loopback, email to the dev mailbox"
         }
         "crash" => "kill -9 under load: last start → every approval.created webhook received",
+        "workflows" => {
+            "workflow runs: a 10-step transform chain end to end; decision → next step started"
+        }
         other => anyhow::bail!(
-            "--scenario must be http, timers, webhooks, deliveries or crash, not {other:?}"
+            "--scenario must be http, timers, webhooks, deliveries, crash or workflows, not {other:?}"
         ),
     };
     for b in backends {
@@ -481,6 +491,7 @@ async fn main() -> anyhow::Result<()> {
             "webhooks" => bench_webhooks(b, &args).await?,
             "deliveries" => bench_deliveries(b, &args).await?,
             "crash" => bench_crash(b, &args).await?,
+            "workflows" => workflows::bench_workflows(b, &args).await?,
             _ => bench(b, &args).await?,
         });
     }
