@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -46,6 +46,8 @@ pub struct Lambda {
     pub relay: OutboxRelay,
     pub runner: JobRunner,
     pub dead_letters: Option<Arc<dyn DeadLetters>>,
+    /// The live stream's WebSocket URL (`wss://…`), from `GREENLIGHT_WEBSOCKET_ENDPOINT`.
+    pub stream_url: Option<String>,
 }
 
 /// A function's cold start: logs as Lambda asks (`AWS_LAMBDA_LOG_LEVEL`,
@@ -105,9 +107,8 @@ pub async fn serve_http(
 }
 
 impl Lambda {
-    /// Builds everything from the environment. Migrations run here, at each cold start:
-    /// applied ones are skipped, and PostgreSQL's advisory lock keeps two starting
-    /// containers from running the same one.
+    /// Builds everything from the environment. Nothing is migrated here: the migrate
+    /// function does it once per deploy (`handlers::migrate`).
     pub async fn from_env() -> Result<Self, StartError> {
         let config = LambdaConfig::from_env()?;
         let sdk = crate::adapters::aws::config_loader().load().await;
@@ -118,14 +119,9 @@ impl Lambda {
         config: &LambdaConfig,
         sdk: &aws_config::SdkConfig,
     ) -> Result<Self, StartError> {
-        let url = match &config.database {
-            Database::Url(u) => u.clone(),
-            Database::Secret(s) => secrets::database_url(sdk, &s.arn, &s.host, s.port, &s.name)
-                .await
-                .map_err(StartError::Credentials)?
-                .into(),
-        };
-        let stores = sql::connect(url.expose_secret(), config.common.max_connections).await?;
+        let url = database_url(&config.database, sdk).await?;
+        let stores =
+            sql::connect_postgres(url.expose_secret(), config.common.max_connections).await?;
         let audit_key = secrets::secret_text(sdk, &config.audit_key_arn)
             .await
             .map_err(StartError::Credentials)?;
@@ -162,8 +158,26 @@ impl Lambda {
             relay,
             runner,
             dead_letters,
+            stream_url: config
+                .websocket_endpoint
+                .as_deref()
+                .map(|e| e.replacen("https://", "wss://", 1)),
         })
     }
+}
+
+/// The database's URL: as configured, or made from the secret with its credentials.
+pub async fn database_url(
+    database: &Database,
+    sdk: &aws_config::SdkConfig,
+) -> Result<SecretString, StartError> {
+    Ok(match database {
+        Database::Url(u) => u.clone(),
+        Database::Secret(s) => secrets::database_url(sdk, &s.arn, &s.host, s.port, &s.name)
+            .await
+            .map_err(StartError::Credentials)?
+            .into(),
+    })
 }
 
 /// The channels the configuration turns on; secrets are read once per container.
