@@ -218,6 +218,7 @@ fn binary(name: &str) -> PathBuf {
             "realtime" => env!("CARGO_BIN_EXE_realtime"),
             "callback" => env!("CARGO_BIN_EXE_callback"),
             "delivery" => env!("CARGO_BIN_EXE_delivery"),
+            "migrate" => env!("CARGO_BIN_EXE_migrate"),
             other => panic!("no function {other}"),
         }),
     }
@@ -255,6 +256,26 @@ fn sample_with(file: &str, placeholder: &str, value: &str) -> Value {
 
 const SLACK_SIGNING_SECRET: &str = "slack-signing-secret-of-this-test";
 const LINK_KEY: &str = "link-signing-key-of-this-test";
+
+/// CloudFormation's side of a custom resource: the answers PUT to the ResponseURL.
+async fn cloudformation() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let answers = Arc::new(Mutex::new(Vec::new()));
+    let app = Router::new()
+        .route(
+            "/answer",
+            axum::routing::put(
+                |State(a): State<Arc<Mutex<Vec<Value>>>>, body: String| async move {
+                    a.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+                    StatusCode::OK
+                },
+            ),
+        )
+        .with_state(answers.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/answer", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, answers)
+}
 
 fn body(answer: &Value) -> Value {
     serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
@@ -368,6 +389,33 @@ async fn every_function_answers_its_sample_events() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
+
+    // migrate: CloudFormation's Create on a database with no tables yet; the answer
+    // goes to the ResponseURL (here a loopback server), not to the runtime.
+    let unmigrated = fresh_database(Backend::Postgres).await;
+    let (response_url, cloudformation) = cloudformation().await;
+    let mut migrate_env = env.clone();
+    migrate_env.insert("GREENLIGHT_DATABASE_URL".into(), unmigrated.clone());
+    let mut migrate = Function::start("migrate", &migrate_env).await;
+    migrate
+        .invoke(sample_with(
+            "migrate-create.json",
+            "RESPONSE_URL_SAMPLE",
+            &response_url,
+        ))
+        .await
+        .unwrap();
+    let answered = cloudformation.lock().unwrap().clone();
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0]["Status"], "SUCCESS", "{}", answered[0]);
+    assert_eq!(answered[0]["LogicalResourceId"], "Migrations");
+    greenlight::adapters::sql::connect_postgres(&unmigrated, 1)
+        .await
+        .unwrap()
+        .approvals
+        .feed_head()
+        .await
+        .expect("the tables are there");
 
     // Each starts just before its first event, so its cold start is its own.
     let mut api = Function::start("api", &env).await;
@@ -569,13 +617,20 @@ async fn every_function_answers_its_sample_events() {
     let click = signed_interaction(&other, &message.id);
     let clicked = callback.invoke(click).await.unwrap();
     assert_eq!(clicked["statusCode"], 200, "{clicked}");
+    // Slack's three seconds: the click is acknowledged once its answer is queued; the
+    // delivery function decides it (and then updates the message).
+    let pending = api
+        .invoke(sample_for("api-get-approval.json", &other))
+        .await
+        .unwrap();
+    assert_eq!(body(&pending)["status"], "PENDING", "{pending}");
+    run_deliveries(&mut delivery, &sdk, &deliveries).await;
     let decided = api
         .invoke(sample_for("api-get-approval.json", &other))
         .await
         .unwrap();
     assert_eq!(body(&decided)["status"], "APPROVED", "{decided}");
     assert_eq!(body(&decided)["decision"]["source"], "slack");
-    run_deliveries(&mut delivery, &sdk, &deliveries).await;
     let updated = slack.calls("chat.update");
     assert_eq!(updated.len(), 1);
     assert_eq!(updated[0].body["ts"], json!(message.slack_ts));
@@ -622,7 +677,7 @@ async fn every_function_answers_its_sample_events() {
     println!("| function | binary | cold start | resident memory after the first event |");
     println!("|---|---|---|---|");
     for f in [
-        &api, &fanout, &timeout, &sweeper, &realtime, &callback, &delivery,
+        &api, &fanout, &timeout, &sweeper, &realtime, &callback, &delivery, &migrate,
     ] {
         println!("{}", f.figures());
     }

@@ -33,7 +33,7 @@ pub use policy::{EscalationLevel, Reminder, Timer, TimerKind, Vote};
 pub use rate::{Limits, Quota, Verdict};
 pub use status::{Status, Transition};
 pub use stream::{StreamConnection, StreamFilter};
-pub use task::{DeliveryRef, EventRef, Lane, Outcome, Task, TaskError, TaskKind};
+pub use task::{DeliveryRef, EventRef, Lane, Outcome, SlackAnswer, Task, TaskError, TaskKind};
 pub use timer::TimerFired;
 pub use values::{Actor, Channel, DecisionKind, Source, TimeoutAction};
 pub use webhook::{Attempt, Endpoint, WebhookDelivery, WebhookDeliveryStatus, WebhookPurpose};

@@ -3,6 +3,8 @@
 //! AWS) runs them. Adding a kind: a variant here, its `TaskKind` and string, and its arm
 //! in `app::outbox::runner`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -28,6 +30,28 @@ pub struct DeliveryRef {
     pub delivery_id: String,
 }
 
+/// An answer an approver gave on Slack (a button, or the "Approve with changes" form),
+/// taken from Slack's call before the acknowledgement Slack wants within three seconds;
+/// who the Slack user is and the decision are the job's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlackAnswer {
+    pub tenant_id: String,
+    pub approval_id: String,
+    /// The request's message the answer came from.
+    pub delivery_id: String,
+    /// The Slack user who answered.
+    pub user: String,
+    /// Where they clicked, when Slack said (a form's submission does not).
+    pub channel: Option<String>,
+    /// `approved`, `rejected` or `modified`, as the buttons and the form name them.
+    pub decision: String,
+    pub feedback: Option<String>,
+    /// The form's inputs, by field name (for `modified`).
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Task {
     /// A deadline or reminder fell due (locally, as a delayed job).
@@ -46,6 +70,8 @@ pub enum Task {
     SendMessage(DeliveryRef),
     /// Update a sent Slack message once its request is answered.
     UpdateMessage(DeliveryRef),
+    /// Decide what an approver answered on Slack.
+    AnswerSlack(SlackAnswer),
 }
 
 /// A task's kind: its stored name, and the lane and queue it runs in.
@@ -61,6 +87,7 @@ pub enum TaskKind {
     PlanMessages,
     SendMessage,
     UpdateMessage,
+    AnswerSlack,
 }
 
 impl TaskKind {
@@ -68,7 +95,10 @@ impl TaskKind {
     /// never hold up timers and fan-out.
     pub fn lane(self) -> Lane {
         match self {
-            TaskKind::SendWebhook | TaskKind::SendMessage | TaskKind::UpdateMessage => Lane::Sends,
+            TaskKind::SendWebhook
+            | TaskKind::SendMessage
+            | TaskKind::UpdateMessage
+            | TaskKind::AnswerSlack => Lane::Sends,
             _ => Lane::Main,
         }
     }
@@ -77,7 +107,10 @@ impl TaskKind {
     pub fn is_message(self) -> bool {
         matches!(
             self,
-            TaskKind::PlanMessages | TaskKind::SendMessage | TaskKind::UpdateMessage
+            TaskKind::PlanMessages
+                | TaskKind::SendMessage
+                | TaskKind::UpdateMessage
+                | TaskKind::AnswerSlack
         )
     }
 }
@@ -93,6 +126,7 @@ text_enum!(TaskKind {
     PlanMessages = "delivery.plan",
     SendMessage = "delivery.send",
     UpdateMessage = "delivery.update",
+    AnswerSlack = "slack.answer",
 });
 
 impl TryFrom<String> for TaskKind {
@@ -159,6 +193,7 @@ impl Task {
             Task::PlanMessages(_) => TaskKind::PlanMessages,
             Task::SendMessage(_) => TaskKind::SendMessage,
             Task::UpdateMessage(_) => TaskKind::UpdateMessage,
+            Task::AnswerSlack(_) => TaskKind::AnswerSlack,
         }
     }
 
@@ -171,6 +206,7 @@ impl Task {
             Task::SendWebhook(d) | Task::SendMessage(d) | Task::UpdateMessage(d) => {
                 serde_json::to_value(d)
             }
+            Task::AnswerSlack(a) => serde_json::to_value(a),
         };
         v.expect("task payloads are plain data and always serialize")
     }
@@ -199,6 +235,9 @@ impl Task {
             }
             TaskKind::UpdateMessage => {
                 Task::UpdateMessage(serde_json::from_value(payload).map_err(error)?)
+            }
+            TaskKind::AnswerSlack => {
+                Task::AnswerSlack(serde_json::from_value(payload).map_err(error)?)
             }
         })
     }
@@ -231,7 +270,21 @@ mod tests {
             tenant_id: "t".into(),
             delivery_id: "d".into(),
         };
-        for task in [Task::SendWebhook(d.clone()), Task::UpdateMessage(d)] {
+        let answer = SlackAnswer {
+            tenant_id: "t".into(),
+            approval_id: "a".into(),
+            delivery_id: "d".into(),
+            user: "U1".into(),
+            channel: None,
+            decision: "modified".into(),
+            feedback: Some("less".into()),
+            fields: [("amount".to_owned(), "80".to_owned())].into(),
+        };
+        for task in [
+            Task::SendWebhook(d.clone()),
+            Task::UpdateMessage(d),
+            Task::AnswerSlack(answer),
+        ] {
             let back = Task::from_parts(task.kind().as_str(), task.payload()).unwrap();
             assert_eq!(back, task);
         }
@@ -252,9 +305,10 @@ mod tests {
             [
                 TaskKind::SendWebhook,
                 TaskKind::SendMessage,
-                TaskKind::UpdateMessage
+                TaskKind::UpdateMessage,
+                TaskKind::AnswerSlack
             ]
         );
-        assert_eq!(Lane::All.kinds().len(), 9);
+        assert_eq!(Lane::All.kinds().len(), 10);
     }
 }

@@ -189,6 +189,7 @@ impl JobRunner {
             Task::PlanMessages(event) => done(app.messages().plan(&event).await),
             Task::SendMessage(d) => app.messages().send(&d).await.unwrap_or_else(failed),
             Task::UpdateMessage(d) => app.messages().update_slack(&d).await.unwrap_or_else(failed),
+            Task::AnswerSlack(a) => app.messages().answer_slack(&a).await.unwrap_or_else(failed),
         }
     }
 
