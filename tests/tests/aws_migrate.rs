@@ -2,42 +2,12 @@
 //! PostgreSQL database once, keeps migrations a newer deploy applied (a rollback), and
 //! answers CloudFormation at the ResponseURL on every path, a failure included.
 
-use std::sync::{Arc, Mutex};
-
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::put;
 use greenlight::run::handlers::migrate::{self, CustomResourceRequest, Status};
+use greenlight_tests::aws::cloudformation;
 use greenlight_tests::{Backend, fresh_database};
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Connection;
-
-/// What CloudFormation received: each answer's headers and JSON body.
-type Answers = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
-
-async fn cloudformation() -> (String, Answers) {
-    let answers = Answers::default();
-    let app = Router::new()
-        .route(
-            "/answer",
-            put(
-                |State(a): State<Answers>, headers: HeaderMap, body: Bytes| async move {
-                    a.lock()
-                        .unwrap()
-                        .push((headers, serde_json::from_slice(&body).unwrap()));
-                    StatusCode::OK
-                },
-            ),
-        )
-        .with_state(answers.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/answer", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, answers)
-}
 
 fn request(kind: &str, response_url: &str) -> CustomResourceRequest {
     let mut r = json!({

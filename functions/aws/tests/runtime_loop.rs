@@ -257,26 +257,6 @@ fn sample_with(file: &str, placeholder: &str, value: &str) -> Value {
 const SLACK_SIGNING_SECRET: &str = "slack-signing-secret-of-this-test";
 const LINK_KEY: &str = "link-signing-key-of-this-test";
 
-/// CloudFormation's side of a custom resource: the answers PUT to the ResponseURL.
-async fn cloudformation() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let answers = Arc::new(Mutex::new(Vec::new()));
-    let app = Router::new()
-        .route(
-            "/answer",
-            axum::routing::put(
-                |State(a): State<Arc<Mutex<Vec<Value>>>>, body: String| async move {
-                    a.lock().unwrap().push(serde_json::from_str(&body).unwrap());
-                    StatusCode::OK
-                },
-            ),
-        )
-        .with_state(answers.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/answer", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, answers)
-}
-
 fn body(answer: &Value) -> Value {
     serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
 }
@@ -393,7 +373,7 @@ async fn every_function_answers_its_sample_events() {
     // migrate: CloudFormation's Create on a database with no tables yet; the answer
     // goes to the ResponseURL (here a loopback server), not to the runtime.
     let unmigrated = fresh_database(Backend::Postgres).await;
-    let (response_url, cloudformation) = cloudformation().await;
+    let (response_url, cloudformation) = aws::cloudformation().await;
     let mut migrate_env = env.clone();
     migrate_env.insert("GREENLIGHT_DATABASE_URL".into(), unmigrated.clone());
     let mut migrate = Function::start("migrate", &migrate_env).await;
@@ -405,10 +385,9 @@ async fn every_function_answers_its_sample_events() {
         ))
         .await
         .unwrap();
-    let answered = cloudformation.lock().unwrap().clone();
-    assert_eq!(answered.len(), 1);
-    assert_eq!(answered[0]["Status"], "SUCCESS", "{}", answered[0]);
-    assert_eq!(answered[0]["LogicalResourceId"], "Migrations");
+    let answered = cloudformation.lock().unwrap()[0].1.clone();
+    assert_eq!(answered["Status"], "SUCCESS", "{answered}");
+    assert_eq!(answered["LogicalResourceId"], "Migrations");
     greenlight::adapters::sql::connect_postgres(&unmigrated, 1)
         .await
         .unwrap()
