@@ -77,7 +77,7 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<CustomResourceRequest>| async move {
             let database = database(sdk).await;
-            handle(database.as_ref().map(Some), http, event.payload)
+            handle(database.as_ref().map(Option::as_ref), http, event.payload)
                 .await
                 .map_err(lambda_runtime::Error::from)
         },
@@ -85,11 +85,14 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-async fn database(sdk: &aws_config::SdkConfig) -> Result<SecretString, String> {
+/// The database to migrate, if the store has migrations: a DynamoDB table is the
+/// template's own.
+async fn database(sdk: &aws_config::SdkConfig) -> Result<Option<SecretString>, String> {
     let config = LambdaConfig::from_env().map_err(|e| e.to_string())?;
-    crate::run::lambda::database_url(&config.database, sdk)
+    let url = crate::run::lambda::database_url(&config.database, sdk)
         .await
-        .map_err(|e| crate::telemetry::error_chain(&e))
+        .map_err(|e| crate::telemetry::error_chain(&e))?;
+    Ok((!url.expose_secret().starts_with("dynamodb:")).then_some(url))
 }
 
 /// Migrates the database on Create and Update, and answers CloudFormation either way.
