@@ -119,12 +119,23 @@ impl Lambda {
         config: &LambdaConfig,
         sdk: &aws_config::SdkConfig,
     ) -> Result<Self, StartError> {
-        let url = database_url(&config.database, sdk).await?;
-        let stores =
-            sql::connect_postgres(url.expose_secret(), config.common.max_connections).await?;
-        let audit_key = secrets::secret_text(sdk, &config.audit_key_arn)
-            .await
-            .map_err(StartError::Credentials)?;
+        // A cold start waits on the store and on Secrets Manager: at the same time.
+        let stores = async {
+            let url = database_url(&config.database, sdk).await?;
+            Ok::<_, StartError>(
+                sql::connect_postgres(url.expose_secret(), config.common.max_connections).await?,
+            )
+        };
+        let audit_key = async {
+            secrets::secret_text(sdk, &config.audit_key_arn)
+                .await
+                .map_err(StartError::Credentials)
+        };
+        let (stores, audit_key, channels) = tokio::try_join!(
+            stores,
+            audit_key,
+            channels(&config.channels, &config.common.slack, sdk)
+        )?;
         let clock = Arc::new(SystemClock);
         let app = App::new(Ports {
             // Containers come and go: the counts live in the database they share.
@@ -140,7 +151,7 @@ impl Lambda {
                 .websocket_endpoint
                 .as_deref()
                 .map(|e| Arc::new(ApiGatewayPusher::new(sdk, e)) as Arc<dyn crate::ports::Pusher>),
-            channels: channels(&config.channels, &config.common.slack, sdk).await?,
+            channels,
             audit_key: Arc::from(audit_key.into_bytes()),
         });
         let mut queues = SqsRelay::new(sdk, &config.outbox_queue_url);
@@ -186,20 +197,28 @@ async fn channels(
     slack: &SlackConfig,
     sdk: &aws_config::SdkConfig,
 ) -> Result<Channels, StartError> {
-    let link_key = secrets::secret_text(sdk, &c.link_secret_arn)
-        .await
-        .map_err(StartError::Credentials)?;
-    let mut slack = slack.clone();
-    if slack.bot_token.is_none()
-        && let Some(arn) = &c.slack_secret_arn
-    {
-        let s = secrets::slack_secret(sdk, arn)
+    let link_key = async {
+        secrets::secret_text(sdk, &c.link_secret_arn)
             .await
-            .map_err(StartError::Credentials)?;
-        if !s.bot_token.is_empty() && !s.signing_secret.is_empty() {
-            slack.bot_token = Some(s.bot_token.into());
-            slack.signing_secret = Some(s.signing_secret.into());
+            .map_err(StartError::Credentials)
+    };
+    let slack_secret = async {
+        match &c.slack_secret_arn {
+            Some(arn) if slack.bot_token.is_none() => secrets::slack_secret(sdk, arn)
+                .await
+                .map(Some)
+                .map_err(StartError::Credentials),
+            _ => Ok(None),
         }
+    };
+    let (link_key, slack_secret) = tokio::try_join!(link_key, slack_secret)?;
+    let mut slack = slack.clone();
+    if let Some(s) = slack_secret
+        && !s.bot_token.is_empty()
+        && !s.signing_secret.is_empty()
+    {
+        slack.bot_token = Some(s.bot_token.into());
+        slack.signing_secret = Some(s.signing_secret.into());
     }
     Ok(Channels {
         slack: super::slack_api(&slack),
