@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what the Lambda functions need to run on this machine under `cargo lambda
 # watch`, with events/local.env: the AWS resources in moto's server (queues, the timer
-# schedule group, the secrets) and the store, migrated, with an admin API key, which it
-# prints. The store is GREENLIGHT_DATABASE_URL from events/local.env, or the first
+# schedule group, the secrets, the verified email sender) and the store, migrated,
+# with an admin API key, which it prints. The store is GREENLIGHT_DATABASE_URL from events/local.env, or the first
 # argument (a postgres:// URL; dynamodb:// once that store exists).
 #
 #   moto_server -H 127.0.0.1 -p 5000 &          # or: infra/scripts/ensure-test-tools.sh
@@ -42,6 +42,8 @@ try:
     scheduler.create_schedule_group(Name="greenlight-timers")
 except scheduler.exceptions.ConflictException:
     pass
+# The sender of approval emails (moto's SES sends only from verified identities).
+boto3.client("sesv2").create_email_identity(EmailIdentity="approvals@example.com")
 sm = boto3.client("secretsmanager")
 for name, text in (("greenlight-links", secrets.token_hex(32)),
                    ("greenlight-audit", secrets.token_hex(32)),
