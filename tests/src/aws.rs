@@ -135,3 +135,35 @@ pub async fn emulator_state() -> serde_json::Value {
         .await
         .expect("emulator state is JSON")
 }
+
+/// What CloudFormation received from a custom resource: each answer PUT to the
+/// ResponseURL, with its headers.
+pub type CustomResourceAnswers =
+    std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, serde_json::Value)>>>;
+
+/// CloudFormation's side of a custom resource, on loopback: the ResponseURL to hand the
+/// function, and the answers it gets there.
+pub async fn cloudformation() -> (String, CustomResourceAnswers) {
+    use axum::extract::State;
+    let answers = CustomResourceAnswers::default();
+    let app = axum::Router::new()
+        .route(
+            "/answer",
+            axum::routing::put(
+                |State(a): State<CustomResourceAnswers>,
+                 headers: axum::http::HeaderMap,
+                 body: axum::body::Bytes| async move {
+                    let answer = serde_json::from_slice(&body).expect("an answer is JSON");
+                    a.lock().expect("answers").push((headers, answer));
+                    axum::http::StatusCode::OK
+                },
+            ),
+        )
+        .with_state(answers.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/answer", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, answers)
+}

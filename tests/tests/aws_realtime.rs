@@ -238,3 +238,65 @@ async fn the_pusher_posts_through_the_emulator() {
         .await
         .expect("PostToConnection accepted");
 }
+
+/// The api function's router does not hold a buffered Lambda open on `/v1/stream`: it
+/// answers at once with a problem naming the WebSocket API, while every other route
+/// (the ticket the WebSocket takes included) is served as locally.
+#[tokio::test]
+async fn the_api_function_points_the_stream_to_the_websocket_api() {
+    const WSS: &str = "wss://abc123.execute-api.us-east-1.amazonaws.com/live";
+    let sdk = aws::sdk_config().await;
+    let queue = aws::queue(&sdk, "gl-api-outbox").await;
+    let app = greenlight_tests::spawn_app(Backend::Sqlite).await;
+    let relay = greenlight::app::outbox::OutboxRelay::new(
+        app.app.clone(),
+        Arc::new(greenlight::adapters::aws::relay::SqsRelay::new(
+            &sdk, &queue,
+        )),
+    );
+    let router = greenlight::run::handlers::api::router(app.app.clone(), relay, Some(WSS.into()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let http = reqwest::Client::new();
+
+    let started = std::time::Instant::now();
+    let answer = http
+        .get(format!("{base}/v1/stream?approvalId=apr_1"))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(answer.status(), 501);
+    assert_eq!(answer.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        answer.headers()["link"],
+        format!("<{WSS}>; rel=\"alternate\"").as_str()
+    );
+    let problem: Value = answer.json().await.unwrap();
+    assert_eq!(
+        problem["type"],
+        "urn:greenlight:problem:stream-on-websocket"
+    );
+    assert_eq!(problem["status"], 501);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(WSS) && detail.contains("/v1/stream/ticket"),
+        "{detail}"
+    );
+
+    let ticket = http
+        .post(format!("{base}/v1/stream/ticket"))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ticket.status(),
+        200,
+        "the ticket for the WebSocket is served"
+    );
+    let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 const TARGET: &str = "arn:aws:lambda:us-east-1:123456789012:function:greenlight-timeout";
 const ROLE: &str = "arn:aws:iam::123456789012:role/greenlight-scheduler";
+const DEAD_LETTERS: &str = "arn:aws:sqs:us-east-1:123456789012:greenlight-async-failures";
 
 struct Aws {
     sdk: SdkConfig,
@@ -32,6 +33,7 @@ impl Aws {
             target_arn: TARGET.into(),
             role_arn: ROLE.into(),
             delay_queue_url: aws::queue(&sdk, "gl-timers").await,
+            dead_letter_arn: Some(DEAD_LETTERS.into()),
         };
         Self { sdk, config }
     }
@@ -193,6 +195,11 @@ async fn far_timers_are_schedules_and_a_decision_deletes_them() {
     );
     let target = got.target().expect("target");
     assert_eq!((target.arn(), target.role_arn()), (TARGET, ROLE));
+    assert_eq!(
+        target.dead_letter_config().and_then(|d| d.arn()),
+        Some(DEAD_LETTERS),
+        "an event Scheduler cannot deliver lands where an alarm sees it"
+    );
     let input: Value = serde_json::from_str(target.input().expect("input")).unwrap();
     assert_eq!(
         input,

@@ -169,10 +169,14 @@ async fn a_slack_approver_approves_with_changes_and_every_message_says_so(backen
     assert_eq!(stale.status, 401);
     assert_eq!(status(&app, &id).await["status"], "PENDING");
 
-    // Someone who is not an approver is told so, only them, and nothing changes.
+    // Someone who is not an approver is told so, only them, and nothing changes. The
+    // click is acknowledged before Slack is asked who they are (a job asks).
     slack.set_email("U999", "eve@example.com");
     let eve = interact(&app, &slack::click("U999", "approve", &value), 0).await;
     assert_eq!(eve.status, 200);
+    assert!(slack.calls("users.info").is_empty());
+    assert!(slack.calls("chat.postEphemeral").is_empty());
+    app.drain_all().await;
     let told = slack.calls("chat.postEphemeral");
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].body["user"], "U999");
@@ -236,6 +240,12 @@ async fn a_slack_approver_approves_with_changes_and_every_message_says_so(backen
     )
     .await;
     assert_eq!(ok.body, json!({"response_action": "clear"}));
+    assert_eq!(
+        status(&app, &id).await["status"],
+        "PENDING",
+        "decided by the job"
+    );
+    assert!(app.drain_all().await.contains(&"slack.answer".to_owned()));
     let a = status(&app, &id).await;
     assert_eq!(a["status"], "APPROVED");
     assert_eq!(a["decision"]["decision"], "modified");
@@ -276,6 +286,7 @@ async fn a_slack_approver_approves_with_changes_and_every_message_says_so(backen
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    app.drain_all().await;
     let told = slack.calls("chat.postEphemeral");
     assert_eq!(told.len(), 2);
     assert!(
@@ -288,6 +299,68 @@ async fn a_slack_approver_approves_with_changes_and_every_message_says_so(backen
     );
     let decisions: Vec<String> = types(&app.events(&id).await);
     assert_eq!(decisions, ["approval.created", "approval.modified"]);
+    app.shutdown().await;
+}
+
+on_both_stores!(a_slack_answer_is_acknowledged_before_slack_is_asked_and_decided_by_a_job);
+async fn a_slack_answer_is_acknowledged_before_slack_is_asked_and_decided_by_a_job(
+    backend: Backend,
+) {
+    let (app, slack) = spawn(backend).await;
+    // Ann is an approver by email; on Slack she is U222, which only Slack can tell.
+    let mut body = approval_body();
+    body["approvers"] = json!([
+        {"channel": "slack", "recipient": "C333", "id": "ann@example.com"}
+    ]);
+    let id = app.create(&body).await;
+    app.drain_all().await;
+    let posted = slack.calls("chat.postMessage");
+    let value =
+        posted[0].body["blocks"].as_array().unwrap().last().unwrap()["elements"][1]["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    slack.set_email("U222", "ann@example.com");
+
+    // Slack is down when the job asks who U222 is: the click was acknowledged all the
+    // same, and the job tries again.
+    slack.fail_next("users.info", "service_unavailable", None);
+    let click = interact(&app, &slack::click("U222", "reject", &value), 0).await;
+    assert_eq!((click.status, &click.body), (200, &json!("")));
+    assert!(
+        slack.calls("users.info").is_empty(),
+        "nothing asked before the answer"
+    );
+    assert_eq!(app.drain_all().await, ["slack.answer"]);
+    assert_eq!(status(&app, &id).await["status"], "PENDING");
+    app.clock.advance(chrono::Duration::minutes(5));
+    app.drain_all().await;
+    let a = status(&app, &id).await;
+    assert_eq!(a["status"], "REJECTED", "{a}");
+    assert_eq!(a["decision"]["respondedBy"], "ann@example.com");
+    assert_eq!(a["decision"]["source"], "slack");
+    assert_eq!(slack.calls("users.info").len(), 2);
+    assert!(slack.calls("chat.postEphemeral").is_empty());
+
+    // The same click again (Slack retries when an answer is slow): one decision, and
+    // the second is told it changed nothing.
+    interact(&app, &slack::click("U222", "reject", &value), 0).await;
+    app.drain_all().await;
+    let told = slack.calls("chat.postEphemeral");
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].body["channel"], "D1", "where they clicked");
+    assert!(
+        told[0].body["text"]
+            .as_str()
+            .unwrap()
+            .contains("already answered"),
+        "{}",
+        told[0].body
+    );
+    assert_eq!(
+        types(&app.events(&id).await),
+        ["approval.created", "approval.rejected"]
+    );
     app.shutdown().await;
 }
 

@@ -109,18 +109,24 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(UuidIds),
         config.common.webhooks_allow_private,
     );
-    local::use_config(&mut ports, &config)
-        .await
-        .context("cannot read the approval-link key")?;
-    ports.audit_key = local::audit_key(&config).with_context(|| {
-        format!(
-            "cannot read or make the audit key {} (or set GREENLIGHT_AUDIT_KEY)",
-            config.audit_key_file.display()
-        )
-    })?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    // The admin commands only add tenants, keys and invitations, and are also pointed at
+    // a deployment's store, whose link and audit keys are in Secrets Manager: the
+    // server's keys are read (or made) for serving only.
+    if matches!(command, Command::Serve) {
+        local::use_config(&mut ports, &config)
+            .await
+            .context("cannot read the approval-link key")?;
+        ports.audit_key = local::audit_key(&config).with_context(|| {
+            format!(
+                "cannot read or make the audit key {} (or set GREENLIGHT_AUDIT_KEY)",
+                config.audit_key_file.display()
+            )
+        })?;
+    }
     let app = App::new(ports);
 
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Serve => {
             let fresh_key = app
                 .accounts()

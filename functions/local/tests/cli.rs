@@ -78,3 +78,69 @@ async fn key_create_makes_a_key_of_each_role() {
         );
     }
 }
+
+/// The first key and admin of a deployment: the admin commands work on the store the
+/// URL names, and make nothing on this machine (no audit key file: a deployment's keys
+/// are in Secrets Manager).
+#[tokio::test]
+async fn admin_commands_work_on_either_store_and_leave_no_local_keys() {
+    use greenlight_tests::{Backend, fresh_database};
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = fresh_database(backend).await;
+        let cwd = std::env::temp_dir().join(format!(
+            "greenlight-cli-admin-{}-{backend:?}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&cwd);
+        std::fs::create_dir_all(&cwd).unwrap();
+        let run = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_greenlight"))
+                .args(args)
+                .current_dir(&cwd)
+                .env("GREENLIGHT_DATABASE_URL", &db)
+                .env_remove("GREENLIGHT_AUDIT_KEY")
+                .output()
+                .expect("the binary runs");
+            assert!(out.status.success(), "{args:?}: {out:?}");
+            last_line(&out)
+        };
+        assert_eq!(
+            run(&["tenant", "create", "--name", "Acme", "--id", "acme"]),
+            "acme"
+        );
+        let key = run(&["key", "create", "--tenant", "acme", "--role", "admin"]);
+        let link = run(&[
+            "user",
+            "invite",
+            "--tenant",
+            "acme",
+            "--email",
+            "you@example.com",
+            "--role",
+            "admin",
+            "--base-url",
+            "https://abc123.execute-api.us-east-1.amazonaws.com/",
+        ]);
+        assert!(
+            link.starts_with(
+                "https://abc123.execute-api.us-east-1.amazonaws.com/dashboard/invite/"
+            ),
+            "{link}"
+        );
+        let stores = sql::connect(&db, 2).await.unwrap();
+        let made = stores
+            .tenants
+            .find_api_key(&hash_api_key(&key))
+            .await
+            .unwrap()
+            .expect("the printed key is the tenant's");
+        assert_eq!(
+            (made.tenant_id.as_str(), made.role),
+            ("acme", KeyRole::Admin)
+        );
+        assert!(
+            !cwd.join(".greenlight").exists(),
+            "{backend:?}: no local key was made"
+        );
+    }
+}

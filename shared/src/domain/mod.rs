@@ -35,8 +35,8 @@ pub use rate::{Limits, Quota, Verdict};
 pub use status::{Status, Transition};
 pub use stream::{StreamConnection, StreamFilter};
 pub use task::{
-    DeliveryRef, EventRef, Lane, Outcome, RunEventRef, StepApprovalRef, StepRef, Task, TaskError,
-    TaskKind,
+    DeliveryRef, EventRef, Lane, Outcome, RunEventRef, SlackAnswer, StepApprovalRef, StepRef, Task,
+    TaskError, TaskKind,
 };
 pub use timer::TimerFired;
 pub use values::{Actor, Channel, DecisionKind, Source, TimeoutAction};

@@ -3,6 +3,8 @@
 //! AWS) runs them. Adding a kind: a variant here, its `TaskKind` and string, and its arm
 //! in `app::outbox::runner`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -58,6 +60,28 @@ pub struct RunEventRef {
     pub seq: i64,
 }
 
+/// An answer an approver gave on Slack (a button, or the "Approve with changes" form),
+/// taken from Slack's call before the acknowledgement Slack wants within three seconds;
+/// who the Slack user is and the decision are the job's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlackAnswer {
+    pub tenant_id: String,
+    pub approval_id: String,
+    /// The request's message the answer came from.
+    pub delivery_id: String,
+    /// The Slack user who answered.
+    pub user: String,
+    /// Where they clicked, when Slack said (a form's submission does not).
+    pub channel: Option<String>,
+    /// `approved`, `rejected` or `modified`, as the buttons and the form name them.
+    pub decision: String,
+    pub feedback: Option<String>,
+    /// The form's inputs, by field name (for `modified`).
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Task {
     /// A deadline or reminder fell due (locally, as a delayed job).
@@ -86,6 +110,8 @@ pub enum Task {
     CancelStepApproval(StepApprovalRef),
     /// Turn one run event into webhook deliveries and stream pushes.
     FanOutRun(RunEventRef),
+    /// Decide what an approver answered on Slack.
+    AnswerSlack(SlackAnswer),
 }
 
 /// A task's kind: its stored name, and the lane and queue it runs in.
@@ -106,6 +132,7 @@ pub enum TaskKind {
     ResumeRun,
     CancelStepApproval,
     FanOutRun,
+    AnswerSlack,
 }
 
 impl TaskKind {
@@ -113,7 +140,10 @@ impl TaskKind {
     /// never hold up timers and fan-out.
     pub fn lane(self) -> Lane {
         match self {
-            TaskKind::SendWebhook | TaskKind::SendMessage | TaskKind::UpdateMessage => Lane::Sends,
+            TaskKind::SendWebhook
+            | TaskKind::SendMessage
+            | TaskKind::UpdateMessage
+            | TaskKind::AnswerSlack => Lane::Sends,
             // Steps call out too, and a run's throughput must not wait behind webhooks.
             TaskKind::RunStep
             | TaskKind::Compensate
@@ -127,7 +157,10 @@ impl TaskKind {
     pub fn is_message(self) -> bool {
         matches!(
             self,
-            TaskKind::PlanMessages | TaskKind::SendMessage | TaskKind::UpdateMessage
+            TaskKind::PlanMessages
+                | TaskKind::SendMessage
+                | TaskKind::UpdateMessage
+                | TaskKind::AnswerSlack
         )
     }
 }
@@ -148,6 +181,7 @@ text_enum!(TaskKind {
     ResumeRun = "workflow.resume",
     CancelStepApproval = "workflow.cancel_approval",
     FanOutRun = "workflow.fanout",
+    AnswerSlack = "slack.answer",
 });
 
 impl TryFrom<String> for TaskKind {
@@ -220,6 +254,7 @@ impl Task {
             Task::ResumeRun(_) => TaskKind::ResumeRun,
             Task::CancelStepApproval(_) => TaskKind::CancelStepApproval,
             Task::FanOutRun(_) => TaskKind::FanOutRun,
+            Task::AnswerSlack(_) => TaskKind::AnswerSlack,
         }
     }
 
@@ -235,6 +270,7 @@ impl Task {
             Task::RunStep(s) | Task::Compensate(s) => serde_json::to_value(s),
             Task::ResumeRun(a) | Task::CancelStepApproval(a) => serde_json::to_value(a),
             Task::FanOutRun(e) => serde_json::to_value(e),
+            Task::AnswerSlack(a) => serde_json::to_value(a),
         };
         v.expect("task payloads are plain data and always serialize")
     }
@@ -273,6 +309,9 @@ impl Task {
                 Task::CancelStepApproval(serde_json::from_value(payload).map_err(error)?)
             }
             TaskKind::FanOutRun => Task::FanOutRun(serde_json::from_value(payload).map_err(error)?),
+            TaskKind::AnswerSlack => {
+                Task::AnswerSlack(serde_json::from_value(payload).map_err(error)?)
+            }
         })
     }
 }
@@ -304,7 +343,21 @@ mod tests {
             tenant_id: "t".into(),
             delivery_id: "d".into(),
         };
-        for task in [Task::SendWebhook(d.clone()), Task::UpdateMessage(d)] {
+        let answer = SlackAnswer {
+            tenant_id: "t".into(),
+            approval_id: "a".into(),
+            delivery_id: "d".into(),
+            user: "U1".into(),
+            channel: None,
+            decision: "modified".into(),
+            feedback: Some("less".into()),
+            fields: [("amount".to_owned(), "80".to_owned())].into(),
+        };
+        for task in [
+            Task::SendWebhook(d.clone()),
+            Task::UpdateMessage(d),
+            Task::AnswerSlack(answer),
+        ] {
             let back = Task::from_parts(task.kind().as_str(), task.payload()).unwrap();
             assert_eq!(back, task);
         }
@@ -325,10 +378,11 @@ mod tests {
             [
                 TaskKind::SendWebhook,
                 TaskKind::SendMessage,
-                TaskKind::UpdateMessage
+                TaskKind::UpdateMessage,
+                TaskKind::AnswerSlack
             ]
         );
-        assert_eq!(Lane::All.kinds().len(), 14);
+        assert_eq!(Lane::All.kinds().len(), 15);
         assert_eq!(Lane::Steps.kinds().len(), 4);
     }
 }

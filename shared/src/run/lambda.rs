@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -46,6 +46,8 @@ pub struct Lambda {
     pub relay: OutboxRelay,
     pub runner: JobRunner,
     pub dead_letters: Option<Arc<dyn DeadLetters>>,
+    /// The live stream's WebSocket URL (`wss://…`), from `GREENLIGHT_WEBSOCKET_ENDPOINT`.
+    pub stream_url: Option<String>,
 }
 
 /// A function's cold start: logs as Lambda asks (`AWS_LAMBDA_LOG_LEVEL`,
@@ -105,9 +107,8 @@ pub async fn serve_http(
 }
 
 impl Lambda {
-    /// Builds everything from the environment. Migrations run here, at each cold start:
-    /// applied ones are skipped, and PostgreSQL's advisory lock keeps two starting
-    /// containers from running the same one.
+    /// Builds everything from the environment. Nothing is migrated here: the migrate
+    /// function does it once per deploy (`handlers::migrate`).
     pub async fn from_env() -> Result<Self, StartError> {
         let config = LambdaConfig::from_env()?;
         let sdk = crate::adapters::aws::config_loader().load().await;
@@ -118,17 +119,23 @@ impl Lambda {
         config: &LambdaConfig,
         sdk: &aws_config::SdkConfig,
     ) -> Result<Self, StartError> {
-        let url = match &config.database {
-            Database::Url(u) => u.clone(),
-            Database::Secret(s) => secrets::database_url(sdk, &s.arn, &s.host, s.port, &s.name)
-                .await
-                .map_err(StartError::Credentials)?
-                .into(),
+        // A cold start waits on the store and on Secrets Manager: at the same time.
+        let stores = async {
+            let url = database_url(&config.database, sdk).await?;
+            Ok::<_, StartError>(
+                sql::connect_postgres(url.expose_secret(), config.common.max_connections).await?,
+            )
         };
-        let stores = sql::connect(url.expose_secret(), config.common.max_connections).await?;
-        let audit_key = secrets::secret_text(sdk, &config.audit_key_arn)
-            .await
-            .map_err(StartError::Credentials)?;
+        let audit_key = async {
+            secrets::secret_text(sdk, &config.audit_key_arn)
+                .await
+                .map_err(StartError::Credentials)
+        };
+        let (stores, audit_key, channels) = tokio::try_join!(
+            stores,
+            audit_key,
+            channels(&config.channels, &config.common.slack, sdk)
+        )?;
         let clock = Arc::new(SystemClock);
         let app = App::new(Ports {
             // Containers come and go: the counts live in the database they share.
@@ -149,7 +156,7 @@ impl Lambda {
                 .websocket_endpoint
                 .as_deref()
                 .map(|e| Arc::new(ApiGatewayPusher::new(sdk, e)) as Arc<dyn crate::ports::Pusher>),
-            channels: channels(&config.channels, &config.common.slack, sdk).await?,
+            channels,
             audit_key: Arc::from(audit_key.into_bytes()),
         });
         let mut queues = SqsRelay::new(sdk, &config.outbox_queue_url);
@@ -167,8 +174,26 @@ impl Lambda {
             relay,
             runner,
             dead_letters,
+            stream_url: config
+                .websocket_endpoint
+                .as_deref()
+                .map(|e| e.replacen("https://", "wss://", 1)),
         })
     }
+}
+
+/// The database's URL: as configured, or made from the secret with its credentials.
+pub async fn database_url(
+    database: &Database,
+    sdk: &aws_config::SdkConfig,
+) -> Result<SecretString, StartError> {
+    Ok(match database {
+        Database::Url(u) => u.clone(),
+        Database::Secret(s) => secrets::database_url(sdk, &s.arn, &s.host, s.port, &s.name)
+            .await
+            .map_err(StartError::Credentials)?
+            .into(),
+    })
 }
 
 /// The channels the configuration turns on; secrets are read once per container.
@@ -177,20 +202,28 @@ async fn channels(
     slack: &SlackConfig,
     sdk: &aws_config::SdkConfig,
 ) -> Result<Channels, StartError> {
-    let link_key = secrets::secret_text(sdk, &c.link_secret_arn)
-        .await
-        .map_err(StartError::Credentials)?;
-    let mut slack = slack.clone();
-    if slack.bot_token.is_none()
-        && let Some(arn) = &c.slack_secret_arn
-    {
-        let s = secrets::slack_secret(sdk, arn)
+    let link_key = async {
+        secrets::secret_text(sdk, &c.link_secret_arn)
             .await
-            .map_err(StartError::Credentials)?;
-        if !s.bot_token.is_empty() && !s.signing_secret.is_empty() {
-            slack.bot_token = Some(s.bot_token.into());
-            slack.signing_secret = Some(s.signing_secret.into());
+            .map_err(StartError::Credentials)
+    };
+    let slack_secret = async {
+        match &c.slack_secret_arn {
+            Some(arn) if slack.bot_token.is_none() => secrets::slack_secret(sdk, arn)
+                .await
+                .map(Some)
+                .map_err(StartError::Credentials),
+            _ => Ok(None),
         }
+    };
+    let (link_key, slack_secret) = tokio::try_join!(link_key, slack_secret)?;
+    let mut slack = slack.clone();
+    if let Some(s) = slack_secret
+        && !s.bot_token.is_empty()
+        && !s.signing_secret.is_empty()
+    {
+        slack.bot_token = Some(s.bot_token.into());
+        slack.signing_secret = Some(s.signing_secret.into());
     }
     Ok(Channels {
         slack: super::slack_api(&slack),

@@ -4,5 +4,5 @@ use greenlight::run::{handlers::api, lambda};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda::serve_http(|l| api::router(l.app, l.relay)).await
+    lambda::serve_http(|l| api::router(l.app, l.relay, l.stream_url)).await
 }

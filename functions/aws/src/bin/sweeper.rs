@@ -1,4 +1,4 @@
-//! The sweeper function: every minute, lost deadlines and due outbox jobs.
+//! The sweeper function: the backstop on a schedule - lost deadlines, due outbox jobs.
 
 use greenlight::run::{handlers::sweeper, lambda};
 use serde_json::Value;

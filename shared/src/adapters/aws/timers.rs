@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_scheduler::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_scheduler::types::{
-    ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target,
+    ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, Target,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -34,6 +34,9 @@ pub struct AwsTimersConfig {
     pub role_arn: String,
     /// The queue the timeout function also reads, for delayed messages.
     pub delay_queue_url: String,
+    /// Where a schedule's event goes when Scheduler cannot hand it to the target
+    /// (after its own retries): an SQS queue's ARN, with an alarm on it.
+    pub dead_letter_arn: Option<String>,
 }
 
 pub struct AwsTimers {
@@ -95,6 +98,12 @@ impl AwsTimers {
             .arn(&self.config.target_arn)
             .role_arn(&self.config.role_arn)
             .input(body)
+            .set_dead_letter_config(
+                self.config
+                    .dead_letter_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
             .build()
             .map_err(refused)?;
         let window = FlexibleTimeWindow::builder()

@@ -41,6 +41,25 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Stores, StoreErr
     }
 }
 
+/// Connects to a PostgreSQL database whose schema someone else keeps (on AWS, the
+/// migrate function, once per deploy): nothing is migrated here, so a cold start costs
+/// no migration check, and a function rolled back to older code starts on the newer
+/// schema its migrations left (they only ever add).
+pub async fn connect_postgres(url: &str, max_connections: u32) -> Result<Stores, StoreError> {
+    let store = SqlStore::<postgres::PgDialect>::connect(url, max_connections).await?;
+    Ok(store.into_stores())
+}
+
+/// Applies the pending PostgreSQL migrations, for a deploy. Migrations the database has
+/// and this build does not know are a newer deploy's (a rollback runs the older build):
+/// they are kept, not refused.
+pub async fn migrate_postgres(url: &str) -> Result<(), StoreError> {
+    SqlStore::<postgres::PgDialect>::connect(url, 1)
+        .await?
+        .migrate_tolerating_newer()
+        .await
+}
+
 fn db_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e
         && d.is_unique_violation()

@@ -49,4 +49,14 @@ impl SqlStore<PgDialect> {
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))
     }
+
+    /// `migrate`, leaving alone the migrations applied by a newer build.
+    pub async fn migrate_tolerating_newer(&self) -> Result<(), StoreError> {
+        let mut migrator = sqlx::migrate!("../infra/migrations/postgres");
+        migrator.set_ignore_missing(true);
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Database(Box::new(e)))
+    }
 }

@@ -13,7 +13,7 @@ impl Approvals<'_> {
     /// threads, and a check still running after `UI_SCHEMA_BUDGET_MS` refuses the
     /// decision: the caller waits no longer, and the schema's caps (`form`) bound what
     /// the abandoned thread still spends.
-    pub(super) async fn check_response(
+    pub(crate) async fn check_response(
         &self,
         tenant_id: &str,
         id: &str,

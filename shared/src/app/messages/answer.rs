@@ -29,37 +29,39 @@ impl Messages<'_> {
         actor: &Actor,
         answer: &FormAnswer,
     ) -> Result<Approval, AppError> {
-        let decision = match answer.decision.as_str() {
-            "approved" => DecisionKind::Approved,
-            "rejected" => DecisionKind::Rejected,
-            "modified" => DecisionKind::Modified,
-            _ => {
-                return Err(AppError::invalid(
-                    "decision",
-                    "choose approve, reject or approve with changes",
-                ));
-            }
-        };
-        let response_data = match (&a.spec.ui_schema, decision) {
-            (Some(schema), DecisionKind::Modified) => Some(
-                form::parse_inputs(
-                    &form::fields(schema, &a.spec.action_data),
-                    |n| answer.fields.get(n).cloned(),
-                    "/responseData",
-                )
-                .map_err(AppError::Invalid)?,
-            ),
-            _ => None,
-        };
-        let command = Command::Decide {
-            decision,
-            response_data,
-            feedback: answer.feedback.clone().filter(|f| !f.trim().is_empty()),
-            responded_by: Some(approver.to_owned()),
-        };
+        let command = command(a, approver, answer)?;
         self.approvals()
             .run_command(tenant_id, &a.id, command, actor)
             .await
+    }
+
+    /// Refuses, with its field errors, an answer whose inputs do not parse or do not
+    /// satisfy the request's `uiSchema`, without deciding anything: what a form shows
+    /// by its fields before the decision is left to a job.
+    pub(crate) async fn check_answer(
+        &self,
+        a: &Approval,
+        tenant_id: &str,
+        answer: &FormAnswer,
+    ) -> Result<(), AppError> {
+        let command = command(a, "", answer)?;
+        let checked = self
+            .approvals()
+            .check_response(tenant_id, &a.id, &command)
+            .await?;
+        if let (
+            Some(checked),
+            Some(schema),
+            Command::Decide {
+                response_data: Some(data),
+                ..
+            },
+        ) = (checked, &a.spec.ui_schema, &command)
+            && let Some(Err(errors)) = checked.outcome_for(schema, data)
+        {
+            return Err(AppError::Invalid(errors));
+        }
+        Ok(())
     }
 
     /// Whether this person may answer the request: only when the request names them
@@ -92,4 +94,36 @@ impl Messages<'_> {
             .unwrap_or_else(|| account.user.email.clone());
         self.answer(&a, tenant, &approver, &actor, answer).await
     }
+}
+
+/// The decision a form's answer makes, in `approver`'s name.
+fn command(a: &Approval, approver: &str, answer: &FormAnswer) -> Result<Command, AppError> {
+    let decision = match answer.decision.as_str() {
+        "approved" => DecisionKind::Approved,
+        "rejected" => DecisionKind::Rejected,
+        "modified" => DecisionKind::Modified,
+        _ => {
+            return Err(AppError::invalid(
+                "decision",
+                "choose approve, reject or approve with changes",
+            ));
+        }
+    };
+    let response_data = match (&a.spec.ui_schema, decision) {
+        (Some(schema), DecisionKind::Modified) => Some(
+            form::parse_inputs(
+                &form::fields(schema, &a.spec.action_data),
+                |n| answer.fields.get(n).cloned(),
+                "/responseData",
+            )
+            .map_err(AppError::Invalid)?,
+        ),
+        _ => None,
+    };
+    Ok(Command::Decide {
+        decision,
+        response_data,
+        feedback: answer.feedback.clone().filter(|f| !f.trim().is_empty()),
+        responded_by: Some(approver.to_owned()),
+    })
 }

@@ -322,3 +322,14 @@ pub fn slack_modal(a: &Approval, fields: &[FormField], metadata: &ButtonValue) -
         "blocks": blocks,
     })
 }
+
+/// A modal that only tells something: what "Approve with changes" opens on a request
+/// already answered (Slack wants a view for the click's trigger, and nothing else).
+pub fn slack_notice(text: &str) -> Value {
+    json!({
+        "type": "modal",
+        "title": plain("Approve with changes", 24),
+        "close": plain("Close", 24),
+        "blocks": [{"type": "section", "text": plain(text, 3000)}],
+    })
+}

@@ -1,8 +1,8 @@
 //! The outbox on AWS: committed jobs are claimed under a long lease and handed to a
 //! queue, whose consumer runs each one and settles it under that lease. A job whose
 //! lease runs out unsettled (a lost message, a crashed consumer) is claimed and handed
-//! over again; so is a job whose retry falls due. The api function relays after each
-//! change it commits, and the sweeper every minute.
+//! over again; so is a job whose retry falls due. The functions relay after each
+//! invocation that commits, and the sweeper on its schedule.
 
 use std::sync::Arc;
 use std::time::Duration;

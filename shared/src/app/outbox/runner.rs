@@ -198,6 +198,7 @@ impl JobRunner {
                 .await
                 .unwrap_or_else(failed),
             Task::FanOutRun(e) => app.workflows().fan_out(&e).await.unwrap_or_else(failed),
+            Task::AnswerSlack(a) => app.messages().answer_slack(&a).await.unwrap_or_else(failed),
         }
     }
 

@@ -231,6 +231,8 @@ fn position(id: &str) -> Option<i64> {
     responses(
         (status = 200, description = "One message per event, as the event's schema says",
             content_type = "text/event-stream", body = StreamMessage),
+        (status = 501, description = "On AWS: the live stream is the WebSocket API, whose URL the problem names (and the `Link` header)",
+            content_type = "application/problem+json", body = Problem),
         BadQuery, ApiCall),
     security(("bearer" = [])))]
 pub async fn stream(

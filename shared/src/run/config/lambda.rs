@@ -17,7 +17,8 @@ pub struct LambdaConfig {
     /// instead, when set (the delivery function's queue).
     pub delivery_queue_url: Option<String>,
     /// `GREENLIGHT_SCHEDULE_GROUP`, `GREENLIGHT_TIMEOUT_FUNCTION_ARN`,
-    /// `GREENLIGHT_SCHEDULER_ROLE_ARN`, `GREENLIGHT_TIMER_QUEUE_URL`.
+    /// `GREENLIGHT_SCHEDULER_ROLE_ARN`, `GREENLIGHT_TIMER_QUEUE_URL`,
+    /// `GREENLIGHT_SCHEDULE_DEAD_LETTER_ARN` (optional).
     pub timers: AwsTimersConfig,
     /// `GREENLIGHT_WEBSOCKET_ENDPOINT`: the live stream's WebSocket API management URL.
     pub websocket_endpoint: Option<String>,
@@ -127,6 +128,7 @@ impl LambdaConfig {
                 target_arn: required(&lookup, "GREENLIGHT_TIMEOUT_FUNCTION_ARN")?,
                 role_arn: required(&lookup, "GREENLIGHT_SCHEDULER_ROLE_ARN")?,
                 delay_queue_url: required(&lookup, "GREENLIGHT_TIMER_QUEUE_URL")?,
+                dead_letter_arn: non_blank(&lookup, "GREENLIGHT_SCHEDULE_DEAD_LETTER_ARN"),
             },
             websocket_endpoint: lookup("GREENLIGHT_WEBSOCKET_ENDPOINT").filter(|v| !v.is_empty()),
             dead_letter_queue_url: lookup("GREENLIGHT_DEAD_LETTER_QUEUE_URL")

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod delivery;
+pub mod migrate;
 pub mod outbox;
 pub mod realtime;
 pub mod sweeper;
@@ -73,7 +74,7 @@ where
 }
 
 /// Relays the outbox jobs an invocation wrote before it returns (nothing runs after).
-/// A failure only delays them: the sweeper relays what is left within a minute.
+/// A failure only delays them: the sweeper relays what is left at its next run.
 pub async fn relay_quietly(relay: &crate::app::outbox::OutboxRelay) {
     if let Err(e) = relay.relay_due().await {
         tracing::error!(error = %crate::telemetry::error_chain(&e), "relay failed");

@@ -1,6 +1,7 @@
-//! The sweeper function, run every minute: finishes deadlines whose timers were lost,
-//! relays the outbox jobs that are due (retries) or whose relay was lost, and forgets
-//! expired dashboard sessions.
+//! The sweeper function, the backstop run on a schedule (hourly with DynamoDB, every
+//! five minutes with PostgreSQL): finishes deadlines whose timers were lost, relays the
+//! outbox jobs that are due (retries) or whose relay was lost, and forgets expired
+//! dashboard sessions.
 
 use serde_json::{Value, json};
 
