@@ -153,6 +153,11 @@ impl TaskKind {
         }
     }
 
+    /// Workflow steps: on AWS they have a queue and a function of their own.
+    pub fn is_step(self) -> bool {
+        self.lane() == Lane::Steps
+    }
+
     /// Messages to approvers: on AWS they have a queue and a function of their own.
     pub fn is_message(self) -> bool {
         matches!(

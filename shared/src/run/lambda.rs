@@ -163,6 +163,9 @@ impl Lambda {
         if let Some(url) = &config.delivery_queue_url {
             queues = queues.route(TaskKind::is_message, url);
         }
+        if let Some(url) = &config.steps_queue_url {
+            queues = queues.route(TaskKind::is_step, url);
+        }
         let relay = OutboxRelay::new(app.clone(), Arc::new(queues));
         let runner = JobRunner::new(app.clone(), RunnerConfig::default());
         let dead_letters = config

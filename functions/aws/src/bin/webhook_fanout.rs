@@ -1,5 +1,6 @@
 //! The webhook-fanout function: the outbox queue's consumer (fan-out, webhook sends,
-//! executor calls, timers handed to the scheduler, live-stream pushes).
+//! executor calls, timers handed to the scheduler, live-stream pushes). The
+//! workflow-steps function runs this binary too, on the steps queue.
 
 use greenlight::run::{handlers::outbox, lambda};
 

@@ -16,6 +16,9 @@ pub struct LambdaConfig {
     /// `GREENLIGHT_DELIVERY_QUEUE_URL`: where jobs of messages to approvers are relayed
     /// instead, when set (the delivery function's queue).
     pub delivery_queue_url: Option<String>,
+    /// `GREENLIGHT_STEPS_QUEUE_URL`: where jobs of workflow steps are relayed instead,
+    /// when set (the workflow-steps function's queue).
+    pub steps_queue_url: Option<String>,
     /// `GREENLIGHT_SCHEDULE_GROUP`, `GREENLIGHT_TIMEOUT_FUNCTION_ARN`,
     /// `GREENLIGHT_SCHEDULER_ROLE_ARN`, `GREENLIGHT_TIMER_QUEUE_URL`,
     /// `GREENLIGHT_SCHEDULE_DEAD_LETTER_ARN` (optional).
@@ -123,6 +126,7 @@ impl LambdaConfig {
             common,
             outbox_queue_url: required(&lookup, "GREENLIGHT_OUTBOX_QUEUE_URL")?,
             delivery_queue_url: lookup("GREENLIGHT_DELIVERY_QUEUE_URL").filter(|v| !v.is_empty()),
+            steps_queue_url: lookup("GREENLIGHT_STEPS_QUEUE_URL").filter(|v| !v.is_empty()),
             timers: AwsTimersConfig {
                 schedule_group: required(&lookup, "GREENLIGHT_SCHEDULE_GROUP")?,
                 target_arn: required(&lookup, "GREENLIGHT_TIMEOUT_FUNCTION_ARN")?,
