@@ -212,10 +212,7 @@ pub async fn run(binary: &Path, backend: Backend, plan: CrashPlan) -> CrashRepor
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&server.dir);
     CrashReport {
-        backend: match backend {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        },
+        backend: backend.name(),
         writers: plan.writers,
         kills: plan.kills,
         created: created.len(),

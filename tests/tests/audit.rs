@@ -90,6 +90,7 @@ async fn editing_the_stored_state_breaks_verification(backend: Backend) {
         Backend::Sqlite => {
             "UPDATE approvals SET state = json_set(state, '$.status', 'COMPLETED') WHERE id = $1"
         }
+        Backend::Dynamo => unreachable!("a SQL-only test"),
     };
     let v = verify_after_tampering(backend, sql).await;
     assert_eq!(v["valid"], false, "{v}");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use greenlight_tests::{Backend, TestApp, approval_body, on_both_stores, spawn_app};
+use greenlight_tests::{Backend, TestApp, approval_body, on_every_store, spawn_app};
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -239,7 +239,7 @@ async fn the_stream_waits_for_an_earlier_position_still_committing() {
     app.shutdown().await;
 }
 
-on_both_stores!(
+on_every_store!(
     a_client_sees_events_live_and_resumes_where_it_left_off,
     filters_narrow_the_stream,
 );

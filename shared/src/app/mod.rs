@@ -20,7 +20,7 @@ use std::sync::Arc;
 use crate::domain::{Approval, FieldError, Limits, Quota, Verdict};
 use crate::ports::{
     ApprovalStore, ChangeFeed, Clock, ConnectionStore, EmailSender, Ids, JobQueue, Mailbox,
-    MessageStore, Pusher, RateLimiter, Scheduler, SchedulerError, SlackApi, SmsSender, StoreError,
+    MessageStore, Pusher, RateLimiter, RelayError, Scheduler, SchedulerError, SlackApi, SmsSender, StoreError,
     TenantStore, UserStore, WebhookSender, WebhookStore,
 };
 
@@ -202,6 +202,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("setting a timer failed")]
     Scheduler(#[from] SchedulerError),
+    #[error("handing a job to its queue failed")]
+    Relay(#[from] RelayError),
 }
 
 impl AppError {

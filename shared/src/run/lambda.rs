@@ -19,7 +19,7 @@ use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::clock::SystemClock;
 use crate::adapters::http_sender::HttpSender;
 use crate::adapters::ids::UuidIds;
-use crate::adapters::sql;
+use crate::adapters::{dynamodb, sql};
 use crate::app::Channels;
 use crate::app::outbox::OutboxRelay;
 use crate::app::outbox::{JobRunner, RunnerConfig};
@@ -107,7 +107,7 @@ pub async fn serve_http(
 impl Lambda {
     /// Builds everything from the environment. Migrations run here, at each cold start:
     /// applied ones are skipped, and PostgreSQL's advisory lock keeps two starting
-    /// containers from running the same one.
+    /// containers from running the same one. A DynamoDB table is made if missing.
     pub async fn from_env() -> Result<Self, StartError> {
         let config = LambdaConfig::from_env()?;
         let sdk = crate::adapters::aws::config_loader().load().await;
@@ -125,7 +125,12 @@ impl Lambda {
                 .map_err(StartError::Credentials)?
                 .into(),
         };
-        let stores = sql::connect(url.expose_secret(), config.common.max_connections).await?;
+        let url = url.expose_secret();
+        let stores = if url.starts_with(crate::adapters::DYNAMODB_SCHEME) {
+            dynamodb::connect_with(sdk, url).await?
+        } else {
+            sql::connect(url, config.common.max_connections).await?
+        };
         let audit_key = secrets::secret_text(sdk, &config.audit_key_arn)
             .await
             .map_err(StartError::Credentials)?;

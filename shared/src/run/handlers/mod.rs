@@ -5,6 +5,7 @@ pub mod api;
 pub mod delivery;
 pub mod outbox;
 pub mod realtime;
+pub mod stream;
 pub mod sweeper;
 pub mod timeout;
 
