@@ -4,6 +4,12 @@
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// Where the emulator answers.
 pub fn endpoint() -> String {
@@ -25,6 +31,52 @@ pub async fn sdk_config() -> SdkConfig {
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .load()
         .await
+}
+
+/// `sdk_config`, for one DynamoDB store (one test's table): its requests reach the
+/// emulator one at a time.
+/// DynamoDB applies each request atomically; moto does not (two conditional writes to
+/// one item can both pass their condition, and a failed transaction restores the whole
+/// table as it was when it began, over a write that committed meanwhile). One request at
+/// a time is DynamoDB's atomicity; the concurrency the tests exercise (reads and writes
+/// of racing callers interleaving) is all still there.
+pub async fn dynamodb_sdk_config() -> SdkConfig {
+    let sdk = sdk_config().await;
+    let inner = sdk.http_client().expect("the SDK has an HTTP client");
+    sdk.to_builder()
+        .http_client(OneAtATime(inner, Default::default()))
+        .build()
+}
+
+type Turn = std::sync::Arc<tokio::sync::Mutex<()>>;
+
+#[derive(Debug)]
+struct OneAtATime(SharedHttpClient, Turn);
+
+impl HttpClient for OneAtATime {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(OneAtATimeConnector(
+            self.0.http_connector(settings, components),
+            self.1.clone(),
+        ))
+    }
+}
+
+#[derive(Debug)]
+struct OneAtATimeConnector(SharedHttpConnector, Turn);
+
+impl HttpConnector for OneAtATimeConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let (inner, turn) = (self.0.clone(), self.1.clone());
+        HttpConnectorFuture::new(async move {
+            let _turn = turn.lock().await;
+            inner.call(request).await
+        })
+    }
 }
 
 /// A name no other test uses.

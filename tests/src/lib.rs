@@ -120,7 +120,7 @@ pub async fn fresh_database(backend: Backend) -> String {
 /// Opens a database `fresh_database` named, on the emulator for DynamoDB.
 pub async fn open_stores(url: &str) -> Stores {
     if url.starts_with(greenlight::adapters::DYNAMODB_SCHEME) {
-        let sdk = aws::sdk_config().await;
+        let sdk = aws::dynamodb_sdk_config().await;
         greenlight::adapters::dynamodb::connect_with(&sdk, url)
             .await
             .expect("make the table")

@@ -116,7 +116,9 @@ async fn email_and_sms_go_out_through_ses_and_sns_and_their_links_decide() {
                        "bouncedRecipients": [{"emailAddress": ann, "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}
         }
     });
-    let answer = delivery::handle(&relay, &app.runner, bounce, None).await.unwrap();
+    let answer = delivery::handle(&relay, &app.runner, bounce, None)
+        .await
+        .unwrap();
     assert_eq!(answer["known"], true);
     let d = app
         .get(&format!("/v1/approvals/{id}/deliveries"))
@@ -139,7 +141,9 @@ async fn email_and_sms_go_out_through_ses_and_sns_and_their_links_decide() {
     // A report on a message Greenlight did not send, and an event it does not take.
     let unknown = json!({"source": "aws.ses", "detail": {"eventType": "Delivery", "mail": {"messageId": "nope"}}});
     assert_eq!(
-        delivery::handle(&relay, &app.runner, unknown, None).await.unwrap()["known"],
+        delivery::handle(&relay, &app.runner, unknown, None)
+            .await
+            .unwrap()["known"],
         false
     );
     let odd =

@@ -569,8 +569,17 @@ async fn the_feed_orders_every_event_once_across_tenants(backend: Backend) {
     assert!(t1.iter().all(|(p, _)| positions.contains(p)));
     let after_first = s.approvals.feed("t1", t1[0].0, head, 1).await.unwrap();
     assert_eq!(after_first.len(), 1, "the limit holds");
-    assert_eq!(after_first[0].1.id, "evt_apr_1_ann", "resumes after a position");
-    assert!(s.approvals.feed("t1", head, head, 10).await.unwrap().is_empty());
+    assert_eq!(
+        after_first[0].1.id, "evt_apr_1_ann",
+        "resumes after a position"
+    );
+    assert!(
+        s.approvals
+            .feed("t1", head, head, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 on_every_store!(

@@ -682,7 +682,10 @@ async fn stream_batch_hands_jobs_to_their_queue(
         .into_iter()
         .filter(|r| r["eventName"] == "INSERT" && r["dynamodb"]["NewImage"]["type"]["S"] == "job")
         .collect();
-    assert!(records.len() > 2, "every job written is on the stream: {records:?}");
+    assert!(
+        records.len() > 2,
+        "every job written is on the stream: {records:?}"
+    );
     let mut poison = records[0].clone();
     poison["dynamodb"]["NewImage"]
         .as_object_mut()
@@ -701,9 +704,18 @@ async fn stream_batch_hands_jobs_to_their_queue(
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| serde_json::from_str::<Value>(r["body"].as_str().unwrap()).unwrap()["jobId"].as_str().unwrap().to_owned())
+        .map(|r| {
+            serde_json::from_str::<Value>(r["body"].as_str().unwrap()).unwrap()["jobId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    assert_eq!(ids, ["job_stream_now"], "already relayed jobs are not sent again");
+    assert_eq!(
+        ids,
+        ["job_stream_now"],
+        "already relayed jobs are not sent again"
+    );
     let delayed = aws_sdk_sqs::Client::new(sdk)
         .get_queue_attributes()
         .queue_url(outbox)
@@ -712,14 +724,29 @@ async fn stream_batch_hands_jobs_to_their_queue(
         .await
         .unwrap();
     assert_eq!(
-        delayed.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed],
+        delayed.attributes().unwrap()
+            [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed],
         "1",
         "the job due later travels delayed"
     );
-    let later = stores.jobs.get_job("job_stream_later").await.unwrap().unwrap();
+    let later = stores
+        .jobs
+        .get_job("job_stream_later")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(later.attempts, 1, "leased for when it falls due");
     let ran = fanout.invoke(sent).await.unwrap();
     assert_eq!(ran, json!({"batchItemFailures": []}));
-    let now_job = stores.jobs.get_job("job_stream_now").await.unwrap().unwrap();
-    assert_ne!(now_job.status, greenlight::ports::JobStatus::Pending, "{now_job:?}");
+    let now_job = stores
+        .jobs
+        .get_job("job_stream_now")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        now_job.status,
+        greenlight::ports::JobStatus::Pending,
+        "{now_job:?}"
+    );
 }

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use greenlight::adapters;
 use greenlight::adapters::clock::SystemClock;
 use greenlight::adapters::ids::UuidIds;
-use greenlight::adapters;
 use greenlight::app::outbox::RunnerConfig;
 use greenlight::app::{App, FirstAdmin};
 use greenlight::run::config::{LocalConfig, redact_url};

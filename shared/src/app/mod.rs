@@ -20,8 +20,8 @@ use std::sync::Arc;
 use crate::domain::{Approval, FieldError, Limits, Quota, Verdict};
 use crate::ports::{
     ApprovalStore, ChangeFeed, Clock, ConnectionStore, EmailSender, Ids, JobQueue, Mailbox,
-    MessageStore, Pusher, RateLimiter, RelayError, Scheduler, SchedulerError, SlackApi, SmsSender, StoreError,
-    TenantStore, UserStore, WebhookSender, WebhookStore,
+    MessageStore, Pusher, RateLimiter, RelayError, Scheduler, SchedulerError, SlackApi, SmsSender,
+    StoreError, TenantStore, UserStore, WebhookSender, WebhookStore,
 };
 
 pub use accounts::{Account, Caller, DEFAULT_TENANT, FirstAdmin, NewKey, SESSION_HOURS, SignedIn};

@@ -61,35 +61,40 @@ fn state_item(tenant_id: &str, a: &Approval, last_event_hash: &str, head_seal: &
         .s("gsi1sk", at_then(a.created_at, &a.id));
     // Only pending requests are on the overdue index: a decision takes it off.
     if a.status == Status::Pending {
-        put = put
-            .s("gsi2pk", OVERDUE)
-            .s("gsi2sk", format!("{}#{}", item::ts(a.due_at), key(&[tenant_id, &a.id])));
+        put = put.s("gsi2pk", OVERDUE).s(
+            "gsi2sk",
+            format!("{}#{}", item::ts(a.due_at), key(&[tenant_id, &a.id])),
+        );
     }
     put.item()
 }
 
 fn event_item(tenant_id: &str, e: &Event, feed: i64) -> Item {
-    Put::new(approval_pk(tenant_id, &e.approval_id), &event_sk(e.seq), "event")
-        .s("tenant_id", tenant_id)
-        .s("approval_id", &e.approval_id)
-        .n("seq", e.seq)
-        .s("id", &e.id)
-        .s("event_type", &e.event_type)
-        // Text, not a map, so the audit trail keeps the bytes it recorded.
-        .s("data", e.data.to_string())
-        .s("snapshot", e.snapshot.to_string())
-        .s("actor", &e.actor)
-        .s("source", e.source.as_str())
-        .ts("occurred_at", e.occurred_at)
-        .s("prev_hash", &e.prev_hash)
-        .s("hash", &e.hash)
-        .n("scheme", e.scheme.number())
-        .n("feed", feed)
-        .s("gsi1pk", key(&["FEED", tenant_id]))
-        .s("gsi1sk", position(feed))
-        .s("gsi2pk", FEED)
-        .s("gsi2sk", position(feed))
-        .item()
+    Put::new(
+        approval_pk(tenant_id, &e.approval_id),
+        &event_sk(e.seq),
+        "event",
+    )
+    .s("tenant_id", tenant_id)
+    .s("approval_id", &e.approval_id)
+    .n("seq", e.seq)
+    .s("id", &e.id)
+    .s("event_type", &e.event_type)
+    // Text, not a map, so the audit trail keeps the bytes it recorded.
+    .s("data", e.data.to_string())
+    .s("snapshot", e.snapshot.to_string())
+    .s("actor", &e.actor)
+    .s("source", e.source.as_str())
+    .ts("occurred_at", e.occurred_at)
+    .s("prev_hash", &e.prev_hash)
+    .s("hash", &e.hash)
+    .n("scheme", e.scheme.number())
+    .n("feed", feed)
+    .s("gsi1pk", key(&["FEED", tenant_id]))
+    .s("gsi1sk", position(feed))
+    .s("gsi2pk", FEED)
+    .s("gsi2sk", position(feed))
+    .item()
 }
 
 fn event(i: &Item) -> Result<Event, StoreError> {
@@ -150,7 +155,10 @@ impl DynamoStore {
         let item = Put::new(key(&["FEEDHOLE", &feed.to_string()]), "HOLE", "hole")
             .s("gsi2pk", FEED)
             .s("gsi2sk", position(feed))
-            .set("ttl", item::epoch(Utc::now() + chrono::Duration::days(HOLE_DAYS)))
+            .set(
+                "ttl",
+                item::epoch(Utc::now() + chrono::Duration::days(HOLE_DAYS)),
+            )
             .item();
         if let Err(e) = self.put_new(item).await {
             tracing::warn!(feed, error = %crate::telemetry::error_chain(&e), "could not mark an unused feed position; the live stream waits for it a moment");
@@ -169,12 +177,14 @@ impl DynamoStore {
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let q = self
-            .index("gsi2", super::jobs::timers_pk(tenant_id, approval_id), None);
+        let q = self.index("gsi2", super::jobs::timers_pk(tenant_id, approval_id), None);
         let mut writes = Vec::new();
         for job in self.query_all(q, MAX_ITEMS).await? {
             let g = Got(&job);
-            if !kinds.iter().any(|k| g.s("kind").is_ok_and(|j| j == k.as_str())) {
+            if !kinds
+                .iter()
+                .any(|k| g.s("kind").is_ok_and(|j| j == k.as_str()))
+            {
                 continue;
             }
             let mut e = super::jobs::finished("cancelled");
@@ -199,11 +209,15 @@ impl ApprovalStore for DynamoStore {
         let mut writes = Vec::new();
         if let Some(claim) = &r.idempotency {
             // Kept indefinitely, as the API documents.
-            let item = Put::new(idempotency_pk(&r.tenant_id, &claim.key), "IDEM", "idempotency")
-                .s("request_hash", &claim.request_hash)
-                .s("approval_id", &r.approval.id)
-                .ts("created_at", r.approval.created_at)
-                .item();
+            let item = Put::new(
+                idempotency_pk(&r.tenant_id, &claim.key),
+                "IDEM",
+                "idempotency",
+            )
+            .s("request_hash", &claim.request_hash)
+            .s("approval_id", &r.approval.id)
+            .ts("created_at", r.approval.created_at)
+            .item();
             writes.push(Write::new(self.put_new_write(item), Refused::Report));
         }
         let feed = self.next_position().await?;
@@ -281,7 +295,10 @@ impl ApprovalStore for DynamoStore {
     }
 
     async fn get(&self, tenant_id: &str, id: &str) -> Result<Option<StoredApproval>, StoreError> {
-        let Some(i) = self.get_item(item::pk(approval_pk(tenant_id, id), STATE)).await? else {
+        let Some(i) = self
+            .get_item(item::pk(approval_pk(tenant_id, id), STATE))
+            .await?
+        else {
             return Ok(None);
         };
         let g = Got(&i);
@@ -383,7 +400,11 @@ impl ApprovalStore for DynamoStore {
             return Ok(Vec::new());
         }
         let q = self
-            .index("gsi1", key(&["FEED", tenant_id]), Some("BETWEEN :from AND :to"))
+            .index(
+                "gsi1",
+                key(&["FEED", tenant_id]),
+                Some("BETWEEN :from AND :to"),
+            )
             .expression_attribute_values(":from", item::s(position(after + 1)))
             .expression_attribute_values(":to", item::s(position(up_to_position)))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX));

@@ -135,8 +135,7 @@ impl Got<'_> {
     }
 
     pub fn s(&self, name: &str) -> Result<String, StoreError> {
-        self.opt_s(name)?
-            .ok_or_else(|| corrupt(name, "missing"))
+        self.opt_s(name)?.ok_or_else(|| corrupt(name, "missing"))
     }
 
     pub fn opt_i64(&self, name: &str) -> Result<Option<i64>, StoreError> {
@@ -148,8 +147,7 @@ impl Got<'_> {
     }
 
     pub fn i64(&self, name: &str) -> Result<i64, StoreError> {
-        self.opt_i64(name)?
-            .ok_or_else(|| corrupt(name, "missing"))
+        self.opt_i64(name)?.ok_or_else(|| corrupt(name, "missing"))
     }
 
     pub fn i32(&self, name: &str) -> Result<i32, StoreError> {

@@ -325,8 +325,7 @@ impl JobQueue for DynamoStore {
     }
 
     async fn renew(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, StoreError> {
-        let q = self
-            .index("gsi2", lease_pk(owner), None);
+        let q = self.index("gsi2", lease_pk(owner), None);
         let mut renewed = 0;
         for i in self.query_all(q, MAX_ITEMS).await? {
             let j = job(&i)?;

@@ -90,13 +90,19 @@ fn message_update(d: &Message) -> (Expr, String) {
     let mut e = Expr::default();
     e.set("status", item::s(d.status.as_str()))
         .set("attempts", item::n(d.attempts))
-        .set_opt("next_retry_at", d.next_retry_at.map(|t| item::s(item::ts(t))))
+        .set_opt(
+            "next_retry_at",
+            d.next_retry_at.map(|t| item::s(item::ts(t))),
+        )
         .set_opt("last_error", d.last_error.clone().map(item::s))
         .set_opt("slack_channel", d.slack_channel.clone().map(item::s))
         .set_opt("slack_ts", d.slack_ts.clone().map(item::s))
         .set_opt("message_id", d.message_id.clone().map(item::s))
         .set_opt("sent_at", d.sent_at.map(|t| item::s(item::ts(t))))
-        .set_opt("gsi2pk", d.message_id.as_deref().map(|m| item::s(provider_pk(m))))
+        .set_opt(
+            "gsi2pk",
+            d.message_id.as_deref().map(|m| item::s(provider_pk(m))),
+        )
         .set_opt("gsi2sk", d.message_id.as_ref().map(|_| item::s("MSG")));
     let condition = e.exists("pk");
     (e, condition)
@@ -147,8 +153,7 @@ impl MessageStore for DynamoStore {
         tenant_id: &str,
         approval_id: &str,
     ) -> Result<Vec<Message>, StoreError> {
-        let q = self
-            .index("gsi1", key(&["MSGS", tenant_id, approval_id]), None);
+        let q = self.index("gsi1", key(&["MSGS", tenant_id, approval_id]), None);
         self.query_all(q, MAX_ITEMS)
             .await?
             .iter()
@@ -169,14 +174,8 @@ impl MessageStore for DynamoStore {
         &self,
         message_id: &str,
     ) -> Result<Option<Message>, StoreError> {
-        let q = self
-            .index("gsi2", provider_pk(message_id), None)
-            .limit(1);
-        self.query_all(q, 1)
-            .await?
-            .first()
-            .map(message)
-            .transpose()
+        let q = self.index("gsi2", provider_pk(message_id), None).limit(1);
+        self.query_all(q, 1).await?.first().map(message).transpose()
     }
 
     async fn save_message(&self, d: &Message) -> Result<(), StoreError> {
@@ -195,7 +194,8 @@ impl MessageStore for DynamoStore {
         let mut e = Expr::default();
         e.set("link_used_at", item::s(item::ts(at)));
         let condition = format!("{} AND {}", e.exists("pk"), e.missing("link_used_at"));
-        self.update(message_key(tenant_id, id), &e, &condition).await
+        self.update(message_key(tenant_id, id), &e, &condition)
+            .await
     }
 
     async fn secret_or_insert(&self, name: &str, candidate: &str) -> Result<String, StoreError> {

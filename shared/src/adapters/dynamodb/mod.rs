@@ -218,16 +218,22 @@ impl DynamoStore {
         }
     }
 
-    /// A query of the table's partition `pk`, its sort keys starting with `prefix`,
-    /// strongly consistent.
+    /// A query of the table's partition `pk`, its sort keys starting with `prefix` (all
+    /// of them if it is empty), strongly consistent.
     fn partition(&self, pk: String, prefix: &str) -> QueryFluentBuilder {
-        self.client
+        let q = self
+            .client
             .query()
             .table_name(&self.table)
             .consistent_read(true)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", item::s(pk))
-            .expression_attribute_values(":prefix", item::s(prefix))
+            .expression_attribute_values(":pk", item::s(pk));
+        // `begins_with` refuses an empty prefix.
+        if prefix.is_empty() {
+            q.key_condition_expression("pk = :pk")
+        } else {
+            q.key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", item::s(prefix))
+        }
     }
 
     /// A query of index `gsi` (`gsi1`, `gsi2`) for the partition `pk`, its sort keys
@@ -264,7 +270,12 @@ impl DynamoStore {
 
     /// An update of the item `key` as `expr` says, under `condition`; `false` when the
     /// condition refused it.
-    async fn update(&self, key: Item, expr: &item::Expr, condition: &str) -> Result<bool, StoreError> {
+    async fn update(
+        &self,
+        key: Item,
+        expr: &item::Expr,
+        condition: &str,
+    ) -> Result<bool, StoreError> {
         let sent = self
             .client
             .update_item()
@@ -310,7 +321,10 @@ impl DynamoStore {
 
     /// The transaction write of a new item (none with its key may exist).
     fn put_new_write(&self, item: Item) -> TransactWriteItem {
-        self.put_write(item, Some(("attribute_not_exists(pk)".into(), item::Expr::default())))
+        self.put_write(
+            item,
+            Some(("attribute_not_exists(pk)".into(), item::Expr::default())),
+        )
     }
 
     /// The transaction write of an update of `key` as `expr` says, under `condition`
@@ -380,8 +394,10 @@ mod tests {
     #[test]
     fn reads_the_table_endpoint_and_region_from_the_url() {
         assert_eq!(
-            TableUrl::parse("dynamodb://greenlight?endpoint=http://127.0.0.1:5000&region=us-east-1")
-                .unwrap(),
+            TableUrl::parse(
+                "dynamodb://greenlight?endpoint=http://127.0.0.1:5000&region=us-east-1"
+            )
+            .unwrap(),
             TableUrl {
                 table: "greenlight".into(),
                 endpoint: Some("http://127.0.0.1:5000".into()),
@@ -389,7 +405,9 @@ mod tests {
             }
         );
         assert_eq!(
-            TableUrl::parse("dynamodb://Greenlight-prod.1").unwrap().table,
+            TableUrl::parse("dynamodb://Greenlight-prod.1")
+                .unwrap()
+                .table,
             "Greenlight-prod.1"
         );
         for bad in [

@@ -100,7 +100,10 @@ impl TenantStore for DynamoStore {
         let by_hash = api_key_item(key(&["KEYHASH", &k.key_hash]), "KEY", k);
         self.transact(vec![
             Write::new(self.put_new_write(by_id), Refused::Duplicate("API key")),
-            Write::new(self.put_new_write(by_hash), Refused::Duplicate("API key hash")),
+            Write::new(
+                self.put_new_write(by_hash),
+                Refused::Duplicate("API key hash"),
+            ),
         ])
         .await?;
         Ok(())
@@ -232,8 +235,7 @@ impl ConnectionStore for DynamoStore {
 
     /// On `gsi1`: a connection opened a moment ago may miss an event pushed meanwhile.
     async fn connections(&self, tenant_id: &str) -> Result<Vec<StreamConnection>, StoreError> {
-        let q = self
-            .index("gsi1", key(&["CONNS", tenant_id]), None);
+        let q = self.index("gsi1", key(&["CONNS", tenant_id]), None);
         self.query_all(q, MAX_ITEMS)
             .await?
             .iter()

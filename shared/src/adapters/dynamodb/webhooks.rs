@@ -42,7 +42,10 @@ fn endpoint_item(e: &Endpoint) -> Item {
             "previous_secret",
             e.previous_secret.as_ref().map(|(s, _)| s.expose()),
         )
-        .opt_ts("previous_secret_until", e.previous_secret.as_ref().map(|(_, u)| *u))
+        .opt_ts(
+            "previous_secret_until",
+            e.previous_secret.as_ref().map(|(_, u)| *u),
+        )
         .opt_ts("failing_since", e.failing_since)
         .opt_s("disabled_reason", e.disabled_reason.as_deref())
         .ts("created_at", e.created_at)
@@ -60,7 +63,10 @@ fn endpoint(i: &Item) -> Result<Endpoint, StoreError> {
         events: serde_json::from_str(&g.s("events")?).map_err(|e| corrupt("endpoint events", e))?,
         active: g.bool("active")?,
         secret: secret(&g.s("secret")?)?,
-        previous_secret: match (g.opt_s("previous_secret")?, g.opt_ts("previous_secret_until")?) {
+        previous_secret: match (
+            g.opt_s("previous_secret")?,
+            g.opt_ts("previous_secret_until")?,
+        ) {
             (Some(p), Some(u)) => Some((secret(&p)?, u)),
             _ => None,
         },
@@ -72,24 +78,28 @@ fn endpoint(i: &Item) -> Result<Endpoint, StoreError> {
 }
 
 fn delivery_item(d: &WebhookDelivery) -> Item {
-    let mut put = Put::new(delivery_pk(&d.tenant_id, &d.id), DELIVERY, "webhook_delivery")
-        .s("tenant_id", &d.tenant_id)
-        .s("id", &d.id)
-        .s("purpose", d.purpose.as_str())
-        .opt_s("endpoint_id", d.endpoint_id.as_deref())
-        .s("url", &d.url)
-        .s("approval_id", &d.approval_id)
-        .s("event_id", &d.event_id)
-        .s("event_type", &d.event_type)
-        .n("event_seq", d.event_seq)
-        .s("body", &d.body)
-        .s("status", d.status.as_str())
-        .n("attempts", d.attempts)
-        .opt_ts("next_attempt_at", d.next_attempt_at)
-        .opt_n("last_status", d.last_status)
-        .opt_s("last_error", d.last_error.as_deref())
-        .ts("created_at", d.created_at)
-        .opt_ts("delivered_at", d.delivered_at);
+    let mut put = Put::new(
+        delivery_pk(&d.tenant_id, &d.id),
+        DELIVERY,
+        "webhook_delivery",
+    )
+    .s("tenant_id", &d.tenant_id)
+    .s("id", &d.id)
+    .s("purpose", d.purpose.as_str())
+    .opt_s("endpoint_id", d.endpoint_id.as_deref())
+    .s("url", &d.url)
+    .s("approval_id", &d.approval_id)
+    .s("event_id", &d.event_id)
+    .s("event_type", &d.event_type)
+    .n("event_seq", d.event_seq)
+    .s("body", &d.body)
+    .s("status", d.status.as_str())
+    .n("attempts", d.attempts)
+    .opt_ts("next_attempt_at", d.next_attempt_at)
+    .opt_n("last_status", d.last_status)
+    .opt_s("last_error", d.last_error.as_deref())
+    .ts("created_at", d.created_at)
+    .opt_ts("delivered_at", d.delivered_at);
     if let Some(endpoint) = &d.endpoint_id {
         put = put
             .s("gsi1pk", key(&["WDS", &d.tenant_id, endpoint]))
@@ -152,7 +162,8 @@ impl DynamoStore {
             Some(c) => format!("{exists} AND {c}"),
             None => exists,
         };
-        self.update(endpoint_key(tenant_id, id), &e, &condition).await
+        self.update(endpoint_key(tenant_id, id), &e, &condition)
+            .await
     }
 }
 
@@ -187,7 +198,8 @@ impl WebhookStore for DynamoStore {
         let mut e = Expr::default();
         e.set("failing_since", item::s(item::ts(now)));
         let unset = e.missing("failing_since");
-        self.update_endpoint_if(tenant_id, id, e, Some(unset)).await?;
+        self.update_endpoint_if(tenant_id, id, e, Some(unset))
+            .await?;
         Ok(())
     }
 

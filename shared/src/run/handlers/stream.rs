@@ -44,7 +44,11 @@ pub async fn handle(relay: &OutboxRelay, batch: Event) -> DynamoDbEventResponse 
     for record in batch.records {
         let sequence = record.change.sequence_number.clone();
         let handed = match job_id(&record) {
-            Ok(Some(id)) => relay.hand_over(&id).await.map(|_| ()).map_err(HandlerError::from),
+            Ok(Some(id)) => relay
+                .hand_over(&id)
+                .await
+                .map(|_| ())
+                .map_err(HandlerError::from),
             Ok(None) => Ok(()),
             Err(e) => Err(e),
         };
