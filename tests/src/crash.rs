@@ -60,16 +60,34 @@ pub struct CrashReport {
 }
 
 /// The server binary, started on `db_url` and `bind` with a known API key.
-struct Server {
+pub struct Server {
     binary: PathBuf,
     dir: PathBuf,
     db_url: String,
     bind: String,
-    key: String,
+    /// The default tenant's (agent) key.
+    pub key: String,
 }
 
 impl Server {
-    fn start(&self) -> Child {
+    /// The server `binary` on a fresh database of `backend`, on a free port, not started.
+    pub async fn new(binary: &Path, backend: Backend) -> Self {
+        let dir = std::env::temp_dir().join(format!("greenlight-crash-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("work directory");
+        Server {
+            binary: binary.to_owned(),
+            db_url: fresh_database(backend).await,
+            bind: format!("127.0.0.1:{}", free_port().await),
+            key: format!("glk_crash_{}", uuid::Uuid::new_v4().simple()),
+            dir,
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.bind)
+    }
+
+    pub fn start(&self) -> Child {
         Command::new(&self.binary)
             .current_dir(&self.dir)
             .env("GREENLIGHT_DATABASE_URL", &self.db_url)
@@ -82,7 +100,7 @@ impl Server {
             .expect("start the server")
     }
 
-    async fn wait_ready(&self, http: &reqwest::Client) {
+    pub async fn wait_ready(&self, http: &reqwest::Client) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
             if let Ok(r) = http
@@ -99,21 +117,20 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Removes its working directory (the database is the test server's to drop).
+    pub fn clean_up(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 async fn free_port() -> u16 {
     Receiver::down_port().await
 }
 
 /// Runs the plan against `binary` on a fresh database of `backend`.
 pub async fn run(binary: &Path, backend: Backend, plan: CrashPlan) -> CrashReport {
-    let dir = std::env::temp_dir().join(format!("greenlight-crash-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("work directory");
-    let server = Server {
-        binary: binary.to_owned(),
-        db_url: fresh_database(backend).await,
-        bind: format!("127.0.0.1:{}", free_port().await),
-        key: format!("glk_crash_{}", uuid::Uuid::new_v4().simple()),
-        dir,
-    };
+    let server = Server::new(binary, backend).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -210,7 +227,7 @@ pub async fn run(binary: &Path, backend: Backend, plan: CrashPlan) -> CrashRepor
     }
     let _ = child.kill();
     let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&server.dir);
+    server.clean_up();
     CrashReport {
         backend: backend.name(),
         writers: plan.writers,

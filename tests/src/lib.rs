@@ -22,6 +22,7 @@ pub mod aws;
 pub mod crash;
 pub mod receiver;
 pub mod slack;
+pub mod workflows;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -239,7 +239,52 @@ async fn the_stream_waits_for_an_earlier_position_still_committing() {
     app.shutdown().await;
 }
 
+async fn run_events_share_the_stream_and_its_order_with_requests(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let wf = app
+        .create_workflow(
+            &json!({"steps": [{"key": "ask", "kind": "approval", "config": {
+            "name": "Deploy", "actionType": "deploy",
+            "approvers": [{"channel": "email", "recipient": "ann@example.com"}]}}]}),
+        )
+        .await;
+    let mut live = Stream::open(&app, "?types=run.*,approval.created", None).await;
+    let run = app.start_run(&wf, &json!({})).await;
+    app.drain_all().await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let m = live.next().await;
+        assert!(m.is_some(), "after {got:?}");
+        got.extend(m);
+    }
+    let types: Vec<&str> = got.iter().map(|m| m.event.as_str()).collect();
+    assert_eq!(types, ["run.started", "approval.created", "run.waiting"]);
+    assert_eq!(got[0].data["data"]["run"]["id"], run["id"]);
+    assert_eq!(got[1].data["data"]["approval"]["workflowRunId"], run["id"]);
+    let positions: Vec<i64> = got.iter().map(|m| m.id.parse().unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    // Resuming after the run's first event gives the request's and the wait, in order;
+    // a filter on the run's id keeps its own.
+    let mut resumed = Stream::open(&app, "?types=run.*,approval.created", Some(&got[0].id)).await;
+    assert_eq!(resumed.next().await.unwrap().event, "approval.created");
+    assert_eq!(resumed.next().await.unwrap().event, "run.waiting");
+    let run_id = run["id"].as_str().unwrap();
+    let mut one = Stream::open(&app, &format!("?approvalId={run_id}"), Some("0")).await;
+    let mine: Vec<String> = [one.next().await, one.next().await]
+        .into_iter()
+        .map(|m| m.expect("a message").event)
+        .collect();
+    assert_eq!(mine[0], "run.started");
+    assert!(
+        mine.iter()
+            .all(|t| t.starts_with("run.") || t.starts_with("step.")),
+        "{mine:?}"
+    );
+    app.shutdown().await;
+}
+
 on_every_store!(
     a_client_sees_events_live_and_resumes_where_it_left_off,
     filters_narrow_the_stream,
+    run_events_share_the_stream_and_its_order_with_requests,
 );

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::domain::webhook::{RESPONSE_EXCERPT, is_public};
+use crate::domain::webhook::is_public;
 use crate::ports::{Answer, Post, SendFailure, WebhookSender};
 
 pub struct HttpSender {
@@ -75,7 +75,13 @@ impl WebhookSender for HttpSender {
                 Some(url::Host::Ipv6(ip)) => self.check_ip(IpAddr::V6(ip))?,
                 _ => {}
             }
-            let mut request = self.client.post(url).timeout(post.timeout).body(post.body);
+            let method = reqwest::Method::from_bytes(post.method.as_bytes())
+                .map_err(|e| SendFailure::Refused(e.to_string()))?;
+            let mut request = self
+                .client
+                .request(method, url)
+                .timeout(post.timeout)
+                .body(post.body);
             for (name, value) in &post.headers {
                 request = request.header(name, value);
             }
@@ -86,18 +92,24 @@ impl WebhookSender for HttpSender {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect();
             let mut excerpt = Vec::new();
             // Only the first bytes are kept; a garbage or endless answer is cut off.
-            while excerpt.len() < RESPONSE_EXCERPT {
+            while excerpt.len() < post.max_body {
                 match response.chunk().await {
                     Ok(Some(chunk)) => excerpt.extend_from_slice(&chunk),
                     Ok(None) | Err(_) => break,
                 }
             }
-            excerpt.truncate(RESPONSE_EXCERPT);
+            excerpt.truncate(post.max_body);
             Ok(Answer {
                 status,
                 retry_after,
+                headers,
                 excerpt: String::from_utf8_lossy(&excerpt).into_owned(),
             })
         }

@@ -3,6 +3,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod changes;
+pub mod chat;
 pub mod clock;
 pub mod dev_mailbox;
 #[cfg(feature = "dynamodb")]

@@ -13,15 +13,16 @@ pub mod outbox;
 mod stream;
 mod sweep;
 pub mod webhooks;
+pub mod workflows;
 
 use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::domain::{Approval, FieldError, Limits, Quota, Verdict};
 use crate::ports::{
-    ApprovalStore, ChangeFeed, Clock, ConnectionStore, EmailSender, Ids, JobQueue, Mailbox,
-    MessageStore, Pusher, RateLimiter, RelayError, Scheduler, SchedulerError, SlackApi, SmsSender,
-    StoreError, TenantStore, UserStore, WebhookSender, WebhookStore,
+    ApprovalStore, ChangeFeed, Clock, Completions, ConnectionStore, EmailSender, Ids, JobQueue,
+    Mailbox, MessageStore, Pusher, RateLimiter, RelayError, Scheduler, SchedulerError, SlackApi,
+    SmsSender, StoreError, TenantStore, UserStore, WebhookSender, WebhookStore, WorkflowStore,
 };
 
 pub use accounts::{Account, Caller, DEFAULT_TENANT, FirstAdmin, NewKey, SESSION_HOURS, SignedIn};
@@ -32,6 +33,7 @@ pub use messages::Messages;
 pub use stream::{Stream, Ticket};
 pub use sweep::Swept;
 pub use webhooks::Webhooks;
+pub use workflows::{RunPage, RunPageRequest, RunVerification, Workflows};
 
 /// The stores one database provides.
 #[derive(Clone)]
@@ -45,6 +47,7 @@ pub struct Stores {
     pub users: Arc<dyn UserStore>,
     /// Rate counts kept in the database, for deployments of many processes.
     pub rates: Arc<dyn RateLimiter>,
+    pub workflows: Arc<dyn WorkflowStore>,
 }
 
 /// Everything the use-cases run on, built once per process by a composition root.
@@ -55,8 +58,10 @@ pub struct Ports {
     pub ids: Arc<dyn Ids>,
     pub changes: Arc<dyn ChangeFeed>,
     pub timers: Timers,
-    /// Calls to webhook, callback and executor receivers.
+    /// Calls to webhook, callback and executor receivers, and workflow `http` steps.
     pub sender: Arc<dyn WebhookSender>,
+    /// The model workflow `ai` steps ask.
+    pub completions: Arc<dyn Completions>,
     /// Pushes to live-stream WebSocket connections (AWS); `None` where the stream is
     /// served over SSE straight from the event log (the local server).
     pub pusher: Option<Arc<dyn Pusher>>,
@@ -74,12 +79,16 @@ pub struct Ports {
 #[derive(Clone)]
 pub struct App {
     ports: Arc<Ports>,
+    /// Workflow versions compiled, by tenant, workflow and version: versions never
+    /// change, so a run's every transition need not compile its definition again.
+    compiled: Arc<workflows::CompiledVersions>,
 }
 
 impl App {
     pub fn new(ports: Ports) -> App {
         App {
             ports: Arc::new(ports),
+            compiled: Arc::default(),
         }
     }
 
@@ -101,6 +110,10 @@ impl App {
 
     pub fn stream(&self) -> Stream<'_> {
         Stream(self)
+    }
+
+    pub fn workflows(&self) -> Workflows<'_> {
+        Workflows(self)
     }
 }
 
@@ -187,6 +200,9 @@ pub enum AppError {
         message: String,
         current: Box<Approval>,
     },
+    /// A workflow run is not in a state that allows this.
+    #[error("{0}")]
+    RunConflict(String),
     #[error("this Idempotency-Key was already used with a different request body")]
     IdempotencyKeyReused,
     #[error("not due before {0}")]

@@ -77,16 +77,37 @@ impl Stream<'_> {
     /// that are gone; returns how many received it. Nothing to do without a pusher (the
     /// local server streams over SSE instead).
     pub(crate) async fn push(&self, tenant_id: &str, event: &Event) -> Result<usize, AppError> {
+        let agent = event.snapshot.get("agentId").and_then(|v| v.as_str());
+        let message = event.message().to_string();
+        self.push_message(
+            tenant_id,
+            &event.event_type,
+            Some(&event.approval_id),
+            agent,
+            &message,
+        )
+        .await
+    }
+
+    /// Pushes one message (an approval's or a run's event) of type `event_type`, about
+    /// `subject_id` of agent `agent_id`, to the connections whose filter admits it.
+    pub(crate) async fn push_message(
+        &self,
+        tenant_id: &str,
+        event_type: &str,
+        subject_id: Option<&str>,
+        agent_id: Option<&str>,
+        message: &str,
+    ) -> Result<usize, AppError> {
         let Some(pusher) = &self.pusher else {
             return Ok(0);
         };
-        let message = event.message().to_string();
         let mut pushed = 0;
         for c in self.stores.connections.connections(tenant_id).await? {
-            if !c.filter.admits(event) {
+            if !c.filter.admits_parts(subject_id, agent_id, event_type) {
                 continue;
             }
-            match pusher.push(&c.connection_id, &message).await {
+            match pusher.push(&c.connection_id, message).await {
                 Ok(()) => pushed += 1,
                 Err(PushError::Gone) => {
                     self.stores

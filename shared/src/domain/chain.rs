@@ -1,4 +1,4 @@
-//! The per-request hash chain: each event's hash covers its content, its tenant and the
+//! The hash chain of a request's log, and of a run's: each event's hash covers its content, its tenant and the
 //! hash of the event before, so editing, removing, reordering or moving history is
 //! detectable. Hashes alone can be recomputed by whoever can write the database, so the
 //! head is also sealed with an HMAC under a server key the database does not hold.
@@ -58,23 +58,61 @@ fn canonical(v: &Value) -> Value {
     }
 }
 
-/// The hash of `e`, an event of tenant `tenant_id`, under its scheme.
-pub fn hash_event(tenant_id: &str, e: &Event) -> String {
-    let mut body = json!({
-        "id": e.id,
-        "approvalId": e.approval_id,
-        "seq": e.seq,
-        "type": e.event_type,
-        "data": e.data,
-        "snapshot": e.snapshot,
-        "actor": e.actor,
-        "source": e.source,
-        "occurredAt": e.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        "prevHash": e.prev_hash,
-    });
-    if e.scheme == ChainScheme::Tenanted {
+/// One entry of a hash-chained log: a request's event or a run's.
+pub trait Link {
+    /// What the hash covers besides the tenant, with the API's field names.
+    fn content(&self) -> Value;
+    fn scheme(&self) -> ChainScheme;
+    /// The request or run whose log this is.
+    fn subject(&self) -> &str;
+    fn seq(&self) -> i64;
+    fn prev_hash(&self) -> &str;
+    fn hash(&self) -> &str;
+}
+
+impl Link for Event {
+    fn content(&self) -> Value {
+        json!({
+            "id": self.id,
+            "approvalId": self.approval_id,
+            "seq": self.seq,
+            "type": self.event_type,
+            "data": self.data,
+            "snapshot": self.snapshot,
+            "actor": self.actor,
+            "source": self.source,
+            "occurredAt": self.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            "prevHash": self.prev_hash,
+        })
+    }
+
+    fn scheme(&self) -> ChainScheme {
+        self.scheme
+    }
+
+    fn subject(&self) -> &str {
+        &self.approval_id
+    }
+
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    fn prev_hash(&self) -> &str {
+        &self.prev_hash
+    }
+
+    fn hash(&self) -> &str {
+        &self.hash
+    }
+}
+
+/// The hash of `e`, an entry of tenant `tenant_id`'s log, under its scheme.
+pub fn hash_event(tenant_id: &str, e: &impl Link) -> String {
+    let mut body = e.content();
+    if e.scheme() == ChainScheme::Tenanted {
         body["tenantId"] = json!(tenant_id);
-        body["scheme"] = json!(e.scheme.number());
+        body["scheme"] = json!(e.scheme().number());
     }
     let mut h = Sha256::new();
     h.update(canonical(&body).to_string().as_bytes());
@@ -126,9 +164,9 @@ pub struct ChainVerification {
 /// Checks `events` (in `seq` order) of tenant `tenant_id` link up and hash correctly,
 /// that the last one is the head the request's row recorded (a truncated log fails
 /// this), and that the head carries the server's seal.
-pub fn verify(
+pub fn verify<L: Link>(
     tenant_id: &str,
-    events: &[Event],
+    events: &[L],
     recorded_head: &str,
     seal_of_head: HeadSeal<'_>,
 ) -> ChainVerification {
@@ -136,7 +174,7 @@ pub fn verify(
     let broken = |seq: i64, reason: String| ChainVerification {
         valid: false,
         events: events.len(),
-        head_hash: events.last().map(|e| e.hash.clone()),
+        head_hash: events.last().map(|e| e.hash().to_owned()),
         broken_at: Some(seq),
         reason: Some(reason),
         sealed,
@@ -144,19 +182,19 @@ pub fn verify(
     let mut prev = GENESIS_HASH.to_owned();
     for (i, e) in events.iter().enumerate() {
         let expected_seq = i as i64 + 1;
-        if e.seq != expected_seq {
-            return broken(e.seq, format!("expected sequence number {expected_seq}"));
+        if e.seq() != expected_seq {
+            return broken(e.seq(), format!("expected sequence number {expected_seq}"));
         }
-        if e.prev_hash != prev {
+        if e.prev_hash() != prev {
             return broken(
-                e.seq,
+                e.seq(),
                 "prevHash does not match the previous event's hash".into(),
             );
         }
-        if hash_event(tenant_id, e) != e.hash {
-            return broken(e.seq, "content does not match its hash".into());
+        if hash_event(tenant_id, e) != e.hash() {
+            return broken(e.seq(), "content does not match its hash".into());
         }
-        prev = e.hash.clone();
+        prev = e.hash().to_owned();
     }
     if prev != recorded_head {
         return broken(
@@ -167,13 +205,7 @@ pub fn verify(
     let last_seq = events.len() as i64;
     match (seal_of_head.recorded, events.last()) {
         (Some(recorded), Some(head)) => {
-            let mac = head_mac(
-                seal_of_head.key,
-                tenant_id,
-                &head.approval_id,
-                last_seq,
-                &prev,
-            );
+            let mac = head_mac(seal_of_head.key, tenant_id, head.subject(), last_seq, &prev);
             let matches = hex::decode(recorded).is_ok_and(|tag| mac.verify_slice(&tag).is_ok());
             if !matches {
                 return broken(
@@ -185,7 +217,7 @@ pub fn verify(
             }
         }
         // Events of the tenanted scheme were written with a seal: one missing was removed.
-        (None, _) if events.iter().any(|e| e.scheme == ChainScheme::Tenanted) => {
+        (None, _) if events.iter().any(|e| e.scheme() == ChainScheme::Tenanted) => {
             return broken(last_seq, "the head's seal is missing".into());
         }
         _ => {}
@@ -193,7 +225,7 @@ pub fn verify(
     ChainVerification {
         valid: true,
         events: events.len(),
-        head_hash: events.last().map(|e| e.hash.clone()),
+        head_hash: events.last().map(|e| e.hash().to_owned()),
         broken_at: None,
         reason: None,
         sealed,

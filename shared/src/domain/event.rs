@@ -85,23 +85,36 @@ impl Change {
 
     /// Splits into the event's `type` and `data`.
     pub fn type_and_data(&self) -> (String, Value) {
-        let mut tagged = serde_json::to_value(self).expect("a change always serializes");
-        let kind = tagged["type"].as_str().unwrap_or_default().to_owned();
-        let data = tagged
-            .get_mut("data")
-            .map(Value::take)
-            .unwrap_or(Value::Null);
-        (kind, data)
+        split_tagged(self)
     }
 
     pub fn from_type_and_data(kind: &str, data: &Value) -> Result<Change, serde_json::Error> {
-        let tagged = if data.is_null() {
-            serde_json::json!({ "type": kind })
-        } else {
-            serde_json::json!({ "type": kind, "data": data })
-        };
-        serde_json::from_value(tagged)
+        join_tagged(kind, data)
     }
+}
+
+/// An adjacently tagged change (`{type, data}`) as an event's `type` and `data`.
+pub fn split_tagged<T: Serialize>(change: &T) -> (String, Value) {
+    let mut tagged = serde_json::to_value(change).expect("a change always serializes");
+    let kind = tagged["type"].as_str().unwrap_or_default().to_owned();
+    let data = tagged
+        .get_mut("data")
+        .map(Value::take)
+        .unwrap_or(Value::Null);
+    (kind, data)
+}
+
+/// The change an event's `type` and `data` stand for.
+pub fn join_tagged<T: serde::de::DeserializeOwned>(
+    kind: &str,
+    data: &Value,
+) -> Result<T, serde_json::Error> {
+    let tagged = if data.is_null() {
+        json!({ "type": kind })
+    } else {
+        json!({ "type": kind, "data": data })
+    };
+    serde_json::from_value(tagged)
 }
 
 /// One entry of a request's audit trail.

@@ -20,6 +20,7 @@ pub mod task;
 pub mod timer;
 pub mod values;
 pub mod webhook;
+pub mod workflow;
 
 pub use account::{ApiKey, Invite, KeyRole, Role, Session, Tenant, User};
 pub use approval::{
@@ -33,7 +34,10 @@ pub use policy::{EscalationLevel, Reminder, Timer, TimerKind, Vote};
 pub use rate::{Limits, Quota, Verdict};
 pub use status::{Status, Transition};
 pub use stream::{StreamConnection, StreamFilter};
-pub use task::{DeliveryRef, EventRef, Lane, Outcome, Task, TaskError, TaskKind};
+pub use task::{
+    DeliveryRef, EventRef, Lane, Outcome, RunEventRef, StepApprovalRef, StepRef, Task, TaskError,
+    TaskKind,
+};
 pub use timer::TimerFired;
 pub use values::{Actor, Channel, DecisionKind, Source, TimeoutAction};
 pub use webhook::{Attempt, Endpoint, WebhookDelivery, WebhookDeliveryStatus, WebhookPurpose};

@@ -43,16 +43,29 @@ impl StreamFilter {
     }
 
     pub fn admits(&self, e: &Event) -> bool {
+        self.admits_parts(
+            Some(&e.approval_id),
+            e.snapshot.get("agentId").and_then(|v| v.as_str()),
+            &e.event_type,
+        )
+    }
+
+    /// Whether an event of `event_type` about `subject` (a request or a run) of agent
+    /// `agent` passes: each filter set must match.
+    pub fn admits_parts(
+        &self,
+        subject: Option<&str>,
+        agent: Option<&str>,
+        event_type: &str,
+    ) -> bool {
         self.approval_id
-            .as_ref()
-            .is_none_or(|id| *id == e.approval_id)
-            && self.agent_id.as_ref().is_none_or(|a| {
-                e.snapshot.get("agentId").and_then(|v| v.as_str()) == Some(a.as_str())
-            })
+            .as_deref()
+            .is_none_or(|id| Some(id) == subject)
+            && self.agent_id.as_deref().is_none_or(|a| Some(a) == agent)
             && self
                 .types
                 .as_ref()
-                .is_none_or(|t| webhook::matches(t, &e.event_type))
+                .is_none_or(|t| webhook::matches(t, event_type))
     }
 }
 

@@ -28,6 +28,36 @@ pub struct DeliveryRef {
     pub delivery_id: String,
 }
 
+/// One attempt of one step of a run (or, for a compensation, the step it undoes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRef {
+    pub tenant_id: String,
+    pub run_id: String,
+    pub key: String,
+    pub attempt: u32,
+}
+
+/// An approval request of a run's step that left `PENDING`, or that the run no longer
+/// waits on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepApprovalRef {
+    pub tenant_id: String,
+    pub run_id: String,
+    pub step_key: String,
+    pub approval_id: String,
+}
+
+/// Which event of which run a task is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunEventRef {
+    pub tenant_id: String,
+    pub run_id: String,
+    pub seq: i64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Task {
     /// A deadline or reminder fell due (locally, as a delayed job).
@@ -46,6 +76,16 @@ pub enum Task {
     SendMessage(DeliveryRef),
     /// Update a sent Slack message once its request is answered.
     UpdateMessage(DeliveryRef),
+    /// Run one attempt of a workflow step that does I/O.
+    RunStep(StepRef),
+    /// Run the compensation of a step of a failed or cancelled run.
+    Compensate(StepRef),
+    /// An approval step's request left `PENDING`: resume its run.
+    ResumeRun(StepApprovalRef),
+    /// Cancel the request of an approval step whose run ended.
+    CancelStepApproval(StepApprovalRef),
+    /// Turn one run event into webhook deliveries and stream pushes.
+    FanOutRun(RunEventRef),
 }
 
 /// A task's kind: its stored name, and the lane and queue it runs in.
@@ -61,6 +101,11 @@ pub enum TaskKind {
     PlanMessages,
     SendMessage,
     UpdateMessage,
+    RunStep,
+    Compensate,
+    ResumeRun,
+    CancelStepApproval,
+    FanOutRun,
 }
 
 impl TaskKind {
@@ -69,6 +114,11 @@ impl TaskKind {
     pub fn lane(self) -> Lane {
         match self {
             TaskKind::SendWebhook | TaskKind::SendMessage | TaskKind::UpdateMessage => Lane::Sends,
+            // Steps call out too, and a run's throughput must not wait behind webhooks.
+            TaskKind::RunStep
+            | TaskKind::Compensate
+            | TaskKind::ResumeRun
+            | TaskKind::CancelStepApproval => Lane::Steps,
             _ => Lane::Main,
         }
     }
@@ -93,6 +143,11 @@ text_enum!(TaskKind {
     PlanMessages = "delivery.plan",
     SendMessage = "delivery.send",
     UpdateMessage = "delivery.update",
+    RunStep = "workflow.step",
+    Compensate = "workflow.compensate",
+    ResumeRun = "workflow.resume",
+    CancelStepApproval = "workflow.cancel_approval",
+    FanOutRun = "workflow.fanout",
 });
 
 impl TryFrom<String> for TaskKind {
@@ -121,6 +176,7 @@ pub enum Lane {
     All,
     Main,
     Sends,
+    Steps,
 }
 
 impl Lane {
@@ -159,6 +215,11 @@ impl Task {
             Task::PlanMessages(_) => TaskKind::PlanMessages,
             Task::SendMessage(_) => TaskKind::SendMessage,
             Task::UpdateMessage(_) => TaskKind::UpdateMessage,
+            Task::RunStep(_) => TaskKind::RunStep,
+            Task::Compensate(_) => TaskKind::Compensate,
+            Task::ResumeRun(_) => TaskKind::ResumeRun,
+            Task::CancelStepApproval(_) => TaskKind::CancelStepApproval,
+            Task::FanOutRun(_) => TaskKind::FanOutRun,
         }
     }
 
@@ -171,6 +232,9 @@ impl Task {
             Task::SendWebhook(d) | Task::SendMessage(d) | Task::UpdateMessage(d) => {
                 serde_json::to_value(d)
             }
+            Task::RunStep(s) | Task::Compensate(s) => serde_json::to_value(s),
+            Task::ResumeRun(a) | Task::CancelStepApproval(a) => serde_json::to_value(a),
+            Task::FanOutRun(e) => serde_json::to_value(e),
         };
         v.expect("task payloads are plain data and always serialize")
     }
@@ -200,6 +264,15 @@ impl Task {
             TaskKind::UpdateMessage => {
                 Task::UpdateMessage(serde_json::from_value(payload).map_err(error)?)
             }
+            TaskKind::RunStep => Task::RunStep(serde_json::from_value(payload).map_err(error)?),
+            TaskKind::Compensate => {
+                Task::Compensate(serde_json::from_value(payload).map_err(error)?)
+            }
+            TaskKind::ResumeRun => Task::ResumeRun(serde_json::from_value(payload).map_err(error)?),
+            TaskKind::CancelStepApproval => {
+                Task::CancelStepApproval(serde_json::from_value(payload).map_err(error)?)
+            }
+            TaskKind::FanOutRun => Task::FanOutRun(serde_json::from_value(payload).map_err(error)?),
         })
     }
 }
@@ -255,6 +328,7 @@ mod tests {
                 TaskKind::UpdateMessage
             ]
         );
-        assert_eq!(Lane::All.kinds().len(), 9);
+        assert_eq!(Lane::All.kinds().len(), 14);
+        assert_eq!(Lane::Steps.kinds().len(), 4);
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::api::{approvals, health, keys, messages, stream, webhooks};
+use super::api::{approvals, health, keys, messages, runs, stream, webhooks, workflows};
 use crate::domain::{limits, webhook};
 
 struct BearerAuth;
@@ -34,11 +34,14 @@ impl Modify for BearerAuth {
         webhooks::rotate, webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
         webhooks::redeliver_since, webhooks::rotate_callback_secret,
         keys::create, keys::list, keys::revoke,
+        workflows::create, workflows::list, workflows::get, workflows::update, workflows::delete,
+        workflows::add_version, workflows::version, workflows::start, workflows::runs,
+        runs::list, runs::get, runs::cancel, runs::events, runs::verify,
         health::healthz,
     ),
     components(schemas(super::Problem)),
     modifiers(&BearerAuth),
-    tags((name = "approvals"), (name = "audit"), (name = "webhooks"), (name = "keys"), (name = "health"), (name = "local"))
+    tags((name = "approvals"), (name = "audit"), (name = "webhooks"), (name = "keys"), (name = "workflows"), (name = "runs"), (name = "health"), (name = "local"))
 )]
 pub struct ApiDoc;
 
@@ -48,6 +51,7 @@ pub fn api_document() -> &'static Value {
     DOC.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
         body_bounds(&mut doc);
+        workflow_bounds(&mut doc);
         event_data(&mut doc);
         doc
     })
@@ -260,6 +264,66 @@ fn body_bounds(doc: &mut Value) {
 
 /// An event's `data` is its payload object, or null for the kinds that carry none
 /// (`execution.started`).
+/// The bounds of workflow definitions, as `domain::workflow` checks them. What depends
+/// on more than a field (edges naming steps, cycles, reachability, a branch the step's
+/// kind has, a config against its kind's JSON Schema, expressions that compile) is
+/// answered 422 naming the pointer at fault.
+fn workflow_bounds(doc: &mut Value) {
+    use crate::domain::workflow::{Branch, Kind, definition, validate};
+    let names = |all: &[&str]| json!(all);
+    add(
+        property(doc, "Definition", "steps"),
+        json!({"minItems": 1, "maxItems": validate::MAX_STEPS}),
+    );
+    add(
+        property(doc, "Definition", "edges"),
+        json!({"maxItems": validate::MAX_EDGES}),
+    );
+    add(
+        property(doc, "StepDef", "key"),
+        json!({"pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"}),
+    );
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    add(
+        property(doc, "StepDef", "kind"),
+        json!({"enum": names(&kinds)}),
+    );
+    add(
+        property(doc, "Compensate", "kind"),
+        json!({"enum": ["http", "webhook", "transform", "ai"]}),
+    );
+    for field in ["from", "to"] {
+        add(property(doc, "EdgeDef", field), json!({"maxLength": 64}));
+    }
+    let branches: Vec<&str> = Branch::ALL.iter().map(|b| b.as_str()).collect();
+    add(
+        property(doc, "EdgeDef", "branch"),
+        json!({"enum": names(&branches)}),
+    );
+    add(
+        property(doc, "RetryPolicy", "maxAttempts"),
+        json!({"minimum": 1, "maximum": definition::MAX_RETRY_ATTEMPTS}),
+    );
+    for field in ["delaySeconds", "maxDelaySeconds"] {
+        add(
+            property(doc, "RetryPolicy", field),
+            json!({"maximum": definition::MAX_RETRY_DELAY_SECONDS}),
+        );
+    }
+    add(
+        property(doc, "NewWorkflow", "name"),
+        json!({"pattern": NOT_BLANK}),
+    );
+    add(
+        property(doc, "NewWorkflow", "tags"),
+        json!({"items": {"type": "string", "minLength": 1, "maxLength": 64}}),
+    );
+    add(
+        property(doc, "WorkflowPatch", "name"),
+        json!({"pattern": NOT_BLANK}),
+    );
+}
+
 fn event_data(doc: &mut Value) {
     *property(doc, "Event", "data") = json!({
         "type": ["object", "null"],

@@ -127,6 +127,12 @@ impl From<AppError> for Problem {
                     message,
                 )
             },
+            AppError::RunConflict(message) => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict with the workflow's or run's state",
+                message,
+            ),
             AppError::IdempotencyKeyReused => Problem {
                 errors: vec![FieldError::new(
                     "Idempotency-Key",
@@ -298,6 +304,18 @@ impl IntoResponses for Conflict {
         problems(&[(
             409,
             "The request's state does not allow this (already decided, expired, or another change won); `current` holds the request as it is now",
+        )])
+    }
+}
+
+/// What a change of a workflow or run may answer when its state does not allow it.
+pub struct RunConflict;
+
+impl IntoResponses for RunConflict {
+    fn responses() -> BTreeMap<String, RefOr<openapi::Response>> {
+        problems(&[(
+            409,
+            "The workflow's or run's state does not allow this (a disabled workflow, a run that has ended, or other changes kept winning)",
         )])
     }
 }

@@ -1,14 +1,12 @@
 use tokio::sync::broadcast;
 
-use crate::domain::Status;
-
-/// A committed change to one request.
+/// A committed change to one request or workflow run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changed {
     pub tenant_id: String,
-    pub approval_id: String,
+    /// The request's or run's id.
+    pub subject_id: String,
     pub version: i64,
-    pub status: Status,
     /// The change wrote outbox rows that workers should look at.
     pub has_jobs: bool,
 }

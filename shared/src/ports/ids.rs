@@ -7,6 +7,8 @@ pub enum IdKind {
     ApiKey,
     Webhook,
     User,
+    Workflow,
+    Run,
 }
 
 impl IdKind {
@@ -19,6 +21,8 @@ impl IdKind {
             IdKind::User => "usr",
             IdKind::ApiKey => "key",
             IdKind::Webhook => "whk",
+            IdKind::Workflow => "wf",
+            IdKind::Run => "run",
         }
     }
 }

@@ -5,6 +5,7 @@ mod approvals;
 mod changes;
 mod channels;
 mod clock;
+mod completions;
 mod ids;
 mod jobs;
 mod messages;
@@ -16,6 +17,7 @@ mod stream;
 mod tenants;
 mod users;
 mod webhooks;
+mod workflows;
 
 pub use approvals::{
     ApprovalStore, CreateOutcome, IdempotencyClaim, ListQuery, NewApprovalRecord, StoredApproval,
@@ -26,6 +28,7 @@ pub use channels::{
     Accepted, ChannelError, Email, EmailSender, Mailbox, MailboxMessage, Sms, SmsSender,
 };
 pub use clock::Clock;
+pub use completions::{ChatAnswer, ChatError, ChatRequest, Completions};
 pub use ids::{IdKind, Ids};
 pub use jobs::{Job, JobQueue, JobStatus, NewJob};
 pub use messages::MessageStore;
@@ -37,6 +40,9 @@ pub use stream::{ConnectionStore, PushError, Pusher};
 pub use tenants::TenantStore;
 pub use users::UserStore;
 pub use webhooks::{Answer, Post, SendFailure, WebhookSender, WebhookStore};
+pub use workflows::{
+    NewRunRecord, RunCreateOutcome, RunQuery, RunTransition, StoredRun, WorkflowStore,
+};
 
 /// What any store can answer besides its data.
 #[derive(Debug, thiserror::Error)]

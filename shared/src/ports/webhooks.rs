@@ -81,8 +81,10 @@ pub struct Answer {
     pub status: u16,
     /// The `Retry-After` header as sent.
     pub retry_after: Option<String>,
-    /// The first bytes of the body, as text.
+    /// The first `Post::max_body` bytes of the body, as text.
     pub excerpt: String,
+    /// The response's headers (names in lower case), in order.
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -95,14 +97,19 @@ pub enum SendFailure {
     Failed(String),
 }
 
-/// One POST to a receiver: redirects are not followed; addresses are checked when the
-/// connection is made, so a DNS answer cannot be swapped after the check.
+/// One call to a receiver (a POST, but for workflow `http` steps): redirects are not
+/// followed; addresses are checked when the connection is made, so a DNS answer cannot
+/// be swapped after the check.
 #[derive(Debug, Clone)]
 pub struct Post {
+    /// `POST`, `GET`, `PUT`, `PATCH` or `DELETE`.
+    pub method: &'static str,
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub timeout: Duration,
+    /// How much of the answer's body to keep.
+    pub max_body: usize,
 }
 
 #[async_trait]

@@ -36,6 +36,52 @@ pub struct Common {
     /// `GREENLIGHT_TENANT_RATE_LIMIT_PER_MINUTE` (default five times that) per tenant,
     /// `GREENLIGHT_MESSAGES_PER_HOUR` (default 1,000) messages to approvers per tenant.
     pub limits: Limits,
+    pub ai: AiConfig,
+}
+
+/// The model of workflow `ai` steps: `GREENLIGHT_AI_BASE_URL` (default OpenAI's),
+/// `GREENLIGHT_AI_API_KEY` (without it a stand-in answers), `GREENLIGHT_AI_MODEL`.
+#[derive(Debug, Clone)]
+pub struct AiConfig {
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub model: String,
+}
+
+impl AiConfig {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let base_url =
+            lookup("GREENLIGHT_AI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into());
+        if !matches!(
+            url::Url::parse(&base_url)
+                .map(|u| u.scheme().to_owned())
+                .as_deref(),
+            Ok("http" | "https")
+        ) {
+            return Err(ConfigError {
+                name: "GREENLIGHT_AI_BASE_URL",
+                value: base_url,
+                reason: "must be an http(s) URL".into(),
+            });
+        }
+        Ok(Self {
+            base_url,
+            api_key: lookup("GREENLIGHT_AI_API_KEY")
+                .filter(|k| !k.trim().is_empty())
+                .map(SecretString::from),
+            model: lookup("GREENLIGHT_AI_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+        })
+    }
+
+    /// The configured model API; `None` without a key.
+    pub fn completions(&self) -> Option<std::sync::Arc<dyn crate::ports::Completions>> {
+        let key = self.api_key.clone()?;
+        Some(std::sync::Arc::new(crate::adapters::chat::OpenAiChat::new(
+            &self.base_url,
+            key,
+            &self.model,
+        )))
+    }
 }
 
 /// Where the local server and the functions differ on the common settings: a function
@@ -94,6 +140,7 @@ impl Common {
                 defaults.webhooks_allow_private,
             )?,
             slack: SlackConfig::from_lookup(lookup)?,
+            ai: AiConfig::from_lookup(lookup)?,
         })
     }
 }

@@ -145,6 +145,11 @@ impl Lambda {
             changes: Arc::new(BroadcastFeed::new()),
             timers: Timers::External(Arc::new(AwsTimers::new(sdk, config.timers.clone(), clock))),
             sender: Arc::new(HttpSender::new(config.common.webhooks_allow_private)),
+            completions: config
+                .common
+                .ai
+                .completions()
+                .unwrap_or_else(|| Arc::new(crate::adapters::chat::StandInChat)),
             pusher: config
                 .websocket_endpoint
                 .as_deref()

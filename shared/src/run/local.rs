@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::worker;
 use crate::adapters::changes::BroadcastFeed;
+use crate::adapters::chat::StandInChat;
 use crate::adapters::dev_mailbox::DevMailbox;
 use crate::adapters::http_sender::HttpSender;
 use crate::adapters::rate_memory::MemoryRateLimiter;
@@ -38,6 +39,7 @@ pub fn compose(
         changes: Arc::new(BroadcastFeed::new()),
         timers: Timers::Delayed,
         sender: Arc::new(HttpSender::new(webhooks_allow_private)),
+        completions: Arc::new(StandInChat),
         pusher: None,
         // One process serves every call, so the buckets live in it.
         limiter: Arc::new(MemoryRateLimiter::default()),
@@ -66,6 +68,9 @@ fn mailbox_channels(clock: Arc<dyn Clock>) -> Channels {
 pub async fn use_config(ports: &mut Ports, config: &LocalConfig) -> Result<(), StoreError> {
     ports.channels.public_url = config.public_url.clone();
     ports.limits = config.common.limits;
+    if let Some(chat) = config.common.ai.completions() {
+        ports.completions = chat;
+    }
     let slack = &config.common.slack;
     if let Some(api) = super::slack_api(slack) {
         ports.channels.slack = Some(api);
@@ -170,6 +175,19 @@ pub async fn start(
             tasks.push(worker::spawn(
                 app.clone(),
                 JobRunner::new(app.clone(), sends),
+                stopped.clone(),
+            ));
+        }
+        // Workflow steps call out as well, and a run's next step must not queue behind
+        // webhooks: a lane and workers of their own.
+        for _ in 0..SEND_WORKERS {
+            let steps = RunnerConfig {
+                lane: Lane::Steps,
+                ..config
+            };
+            tasks.push(worker::spawn(
+                app.clone(),
+                JobRunner::new(app.clone(), steps),
                 stopped.clone(),
             ));
         }

@@ -98,10 +98,23 @@ struct KeyRow {
     approval_id: String,
 }
 
+/// Where an aggregate keeps the `Idempotency-Key`s that made its items.
+#[derive(Clone, Copy)]
+pub(super) struct KeyTable {
+    pub table: &'static str,
+    /// The column naming the item a key made.
+    pub subject: &'static str,
+}
+
+pub(super) const APPROVAL_KEYS: KeyTable = KeyTable {
+    table: "idempotency_keys",
+    subject: "approval_id",
+};
+
 /// Appends a placeholder for `value` and adds it to `args`, as `QueryBuilder` would;
 /// over a generic database a `QueryBuilder` stays borrowed by the query it builds
 /// until its own drop, so it cannot run one.
-fn push_bind<'q, DB: Database, T>(
+pub(super) fn push_bind<'q, DB: Database, T>(
     sql: &mut String,
     args: &mut DB::Arguments<'q>,
     value: T,
@@ -114,6 +127,31 @@ where
         .map_err(|e| StoreError::Database(e.into()))
 }
 
+/// Appends the newest-first page strictly after `after` (`(createdAt, id)`) of at
+/// most `limit` rows to a query over a table with `created_at` and `id` columns.
+pub(super) fn keyset_page<'q, D: Dialect>(
+    sql: &mut String,
+    args: &mut <D::Db as Database>::Arguments<'q>,
+    after: Option<&(DateTime<Utc>, String)>,
+    limit: u32,
+) -> Result<(), StoreError>
+where
+    String: Column<D::Db>,
+    i64: Column<D::Db>,
+{
+    if let Some((at, id)) = after {
+        sql.push_str(" AND (created_at < ");
+        push_bind(sql, args, D::to_ts(*at))?;
+        sql.push_str(" OR (created_at = ");
+        push_bind(sql, args, D::to_ts(*at))?;
+        sql.push_str(" AND id < ");
+        push_bind(sql, args, id.clone())?;
+        sql.push_str("))");
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ");
+    push_bind(sql, args, i64::from(limit))
+}
+
 fn state_json(a: &Approval) -> Json<Value> {
     Json(serde_json::to_value(a).expect("state always serializes"))
 }
@@ -121,11 +159,51 @@ fn state_json(a: &Approval) -> Json<Value> {
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db>,
+    for<'q> &'q str: Encode<'q, D::Db> + Type<D::Db> + ColumnIndex<Row<D>>,
+    usize: ColumnIndex<Row<D>>,
     String: Column<D::Db>,
     i64: Column<D::Db>,
     i32: Column<D::Db>,
 {
+    /// Claims `claim` for `subject_id` within a write. `None` when this is its first
+    /// use; otherwise the first use's request hash and the item it made.
+    pub(super) async fn claim_key(
+        conn: &mut Conn<D>,
+        keys: KeyTable,
+        tenant_id: &str,
+        claim: &IdempotencyClaim,
+        subject_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let KeyTable { table, subject } = keys;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO {table} (tenant_id, key, request_hash, {subject}, created_at)              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, key) DO NOTHING"
+        ))
+        .bind(tenant_id)
+        .bind(&claim.key)
+        .bind(&claim.request_hash)
+        .bind(subject_id)
+        .bind(D::to_ts(at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(None);
+        }
+        // The key's first use committed before us (PostgreSQL made this insert wait
+        // for it), so the row we read is final.
+        let first: KeyRow = sqlx::query_as(&format!(
+            "SELECT request_hash, {subject} AS approval_id FROM {table}              WHERE tenant_id = $1 AND key = $2"
+        ))
+        .bind(tenant_id)
+        .bind(&claim.key)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(Some((first.request_hash, first.approval_id)))
+    }
+
     async fn insert_event(
         conn: &mut Conn<D>,
         tenant_id: &str,
@@ -172,41 +250,25 @@ where
 {
     async fn create(&self, r: NewApprovalRecord) -> Result<CreateOutcome, StoreError> {
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        if let Some(claim) = &r.idempotency {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_keys (tenant_id, key, request_hash, approval_id, \
-                 created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, key) DO NOTHING",
+        if let Some(claim) = &r.idempotency
+            && let Some((first_hash, first_id)) = Self::claim_key(
+                &mut tx,
+                APPROVAL_KEYS,
+                &r.tenant_id,
+                claim,
+                &r.approval.id,
+                r.approval.created_at,
             )
-            .bind(&r.tenant_id)
-            .bind(&claim.key)
-            .bind(&claim.request_hash)
-            .bind(&r.approval.id)
-            .bind(D::to_ts(r.approval.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            if inserted == 0 {
-                // The key's first use committed before us (PostgreSQL made this insert
-                // wait for it), so the row we read is final.
-                let first: KeyRow = sqlx::query_as(
-                    "SELECT request_hash, approval_id FROM idempotency_keys \
-                     WHERE tenant_id = $1 AND key = $2",
-                )
-                .bind(&r.tenant_id)
-                .bind(&claim.key)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                tx.rollback().await.map_err(db_err)?;
-                return Ok(if first.request_hash == claim.request_hash {
-                    CreateOutcome::Replayed {
-                        approval_id: first.approval_id,
-                    }
-                } else {
-                    CreateOutcome::KeyReused
-                });
-            }
+            .await?
+        {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(if first_hash == claim.request_hash {
+                CreateOutcome::Replayed {
+                    approval_id: first_id,
+                }
+            } else {
+                CreateOutcome::KeyReused
+            });
         }
         let a = &r.approval;
         sqlx::query(
@@ -343,17 +405,7 @@ where
             sql.push_str(" AND action_type = ");
             push_bind(&mut sql, &mut args, t)?;
         }
-        if let Some((at, id)) = &q.after {
-            sql.push_str(" AND (created_at < ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" OR (created_at = ");
-            push_bind(&mut sql, &mut args, D::to_ts(*at))?;
-            sql.push_str(" AND id < ");
-            push_bind(&mut sql, &mut args, id)?;
-            sql.push_str("))");
-        }
-        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ");
-        push_bind(&mut sql, &mut args, i64::from(q.limit))?;
+        keyset_page::<D>(&mut sql, &mut args, q.after.as_ref(), q.limit)?;
         let rows: Vec<StateRow> = sqlx::query_as_with(&sql, args)
             .fetch_all(&self.pool)
             .await

@@ -100,7 +100,8 @@ where
         + crate::ports::ConnectionStore
         + crate::ports::MessageStore
         + crate::ports::UserStore
-        + crate::ports::RateLimiter,
+        + crate::ports::RateLimiter
+        + crate::ports::WorkflowStore,
 {
     pub fn into_stores(self) -> Stores {
         let me = Arc::new(self);
@@ -112,6 +113,7 @@ where
             connections: me.clone(),
             messages: me.clone(),
             users: me.clone(),
+            workflows: me.clone(),
             rates: me,
         }
     }

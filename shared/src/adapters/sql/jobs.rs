@@ -68,8 +68,12 @@ fn lane_filter(lane: Lane) -> String {
     match lane {
         Lane::All => String::new(),
         // Unknown kinds (rows older than this code) go to the main lane, to be buried.
-        Lane::Main => format!("AND kind NOT IN ({})", kinds_of(Lane::Sends)),
-        Lane::Sends => format!("AND kind IN ({})", kinds_of(Lane::Sends)),
+        Lane::Main => format!(
+            "AND kind NOT IN ({}, {})",
+            kinds_of(Lane::Sends),
+            kinds_of(Lane::Steps)
+        ),
+        Lane::Sends | Lane::Steps => format!("AND kind IN ({})", kinds_of(lane)),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod sqlite;
 mod tenants;
 mod users;
 mod webhooks;
+mod workflows;
 
 pub use dialect::{Dialect, SqlStore};
 

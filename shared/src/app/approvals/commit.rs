@@ -296,9 +296,8 @@ impl Approvals<'_> {
     pub(crate) fn announce(&self, tenant_id: &str, a: &Approval, has_jobs: bool) {
         self.changes.publish(Changed {
             tenant_id: tenant_id.to_owned(),
-            approval_id: a.id.clone(),
+            subject_id: a.id.clone(),
             version: a.version,
-            status: a.status,
             has_jobs,
         });
     }

@@ -15,9 +15,34 @@ pub struct Created {
 
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-fn request_hash(input: &NewApproval) -> String {
-    let body = serde_json::to_vec(input).expect("input always serializes");
-    hex::encode(Sha256::digest(body))
+/// The workflow step a request is created for, and the id the step gives it.
+struct StepOf {
+    id: String,
+    run_id: String,
+    step_key: String,
+}
+
+/// An `Idempotency-Key` checked, with the hash of the body it came with.
+pub(crate) fn idempotency_claim(
+    key: Option<String>,
+    body: &impl serde::Serialize,
+) -> Result<Option<IdempotencyClaim>, AppError> {
+    match key {
+        Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY || !k.is_ascii() => {
+            Err(AppError::invalid(
+                "Idempotency-Key",
+                format!("must be 1 to {MAX_IDEMPOTENCY_KEY} ASCII characters"),
+            ))
+        }
+        Some(key) => {
+            let body = serde_json::to_vec(body).expect("input always serializes");
+            Ok(Some(IdempotencyClaim {
+                key,
+                request_hash: hex::encode(Sha256::digest(body)),
+            }))
+        }
+        None => Ok(None),
+    }
 }
 
 impl Approvals<'_> {
@@ -28,20 +53,46 @@ impl Approvals<'_> {
         idempotency_key: Option<String>,
     ) -> Result<Created, AppError> {
         caller.require_agent_side("create requests")?;
-        let tenant_id = caller.tenant_id.as_str();
-        let idempotency = match idempotency_key {
-            Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY || !k.is_ascii() => {
-                return Err(AppError::invalid(
-                    "Idempotency-Key",
-                    format!("must be 1 to {MAX_IDEMPOTENCY_KEY} ASCII characters"),
-                ));
-            }
-            Some(key) => Some(IdempotencyClaim {
-                key,
-                request_hash: request_hash(&input),
-            }),
-            None => None,
+        self.create_as(&caller.tenant_id, input, idempotency_key, None)
+            .await
+    }
+
+    /// The request of a workflow's approval step, under the id the step attempt names
+    /// (`id`), so that an attempt run twice creates it once: the second finds it.
+    pub(crate) async fn create_for_step(
+        &self,
+        tenant_id: &str,
+        input: NewApproval,
+        id: String,
+        run_id: &str,
+        step_key: &str,
+    ) -> Result<Approval, AppError> {
+        if let Some(existing) = self.stores.approvals.get(tenant_id, &id).await? {
+            return Ok(existing.approval);
+        }
+        let step = StepOf {
+            id: id.clone(),
+            run_id: run_id.to_owned(),
+            step_key: step_key.to_owned(),
         };
+        match self.create_as(tenant_id, input, None, Some(step)).await {
+            Ok(created) => Ok(created.approval),
+            // The same attempt, run at once by another worker, won the insert.
+            Err(AppError::Store(crate::ports::StoreError::Duplicate(_))) => {
+                self.get(tenant_id, &id).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_as(
+        &self,
+        tenant_id: &str,
+        input: NewApproval,
+        idempotency_key: Option<String>,
+        step: Option<StepOf>,
+    ) -> Result<Created, AppError> {
+        let idempotency = idempotency_claim(idempotency_key, &input)?;
         // A retry is answered from the first use of its key before anything else, so it
         // gets the first answer even when, say, its `expiresAt` has passed since.
         if let Some(claim) = &idempotency
@@ -58,10 +109,18 @@ impl Approvals<'_> {
             };
         }
         let now = self.clock.now();
-        let spec = input
+        let mut spec = input
             .validate(now)
             .map_err(|e| self.domain_error(e, None))?;
-        let approval = Approval::created(self.ids.next(IdKind::Approval), spec.clone(), now);
+        let id = match step {
+            Some(s) => {
+                spec.workflow_run_id = Some(s.run_id);
+                spec.step_key = Some(s.step_key);
+                s.id
+            }
+            None => self.ids.next(IdKind::Approval),
+        };
+        let approval = Approval::created(id, spec.clone(), now);
         self.check_request_receivers(&approval).await?;
         self.check_channels(&approval)?;
         let actor = Actor {

@@ -11,6 +11,8 @@ mod work;
 
 pub use commit::DecisionInput;
 pub use create::Created;
+pub(crate) use create::idempotency_claim;
+pub(crate) use query::{DEFAULT_PAGE, WAIT_POLL, cursor_at, decode_cursor};
 pub use query::{MAX_PAGE, MAX_WAIT, Page, PageRequest, Verification};
 pub use timers::TimerOutcome;
 pub use work::Work;

@@ -18,8 +18,8 @@ use crate::ports::{ListQuery, StoredApproval};
 pub const MAX_WAIT: Duration = Duration::from_secs(25);
 /// How often a long-poll looks at the store even without a wake-up, which is what
 /// tells it of changes made by other processes.
-const WAIT_POLL: Duration = Duration::from_secs(1);
-pub const DEFAULT_PAGE: u32 = 50;
+pub(crate) const WAIT_POLL: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,10 +51,15 @@ pub struct Verification {
 }
 
 fn encode_cursor(a: &Approval) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{}", a.created_at.timestamp_micros(), a.id))
+    cursor_at(a.created_at, &a.id)
 }
 
-fn decode_cursor(c: &str) -> Result<(DateTime<Utc>, String), AppError> {
+/// A keyset cursor: the `(createdAt, id)` of the last item of a page.
+pub(crate) fn cursor_at(created_at: DateTime<Utc>, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.timestamp_micros()))
+}
+
+pub(crate) fn decode_cursor(c: &str) -> Result<(DateTime<Utc>, String), AppError> {
     let bad = || AppError::invalid("cursor", "is not a cursor this API returned");
     let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
@@ -139,7 +144,7 @@ impl Approvals<'_> {
                 tokio::select! {
                     _ = &mut nap => break,
                     got = changes.recv() => match got {
-                        Ok(c) if c.tenant_id == tenant_id && c.approval_id == id => break,
+                        Ok(c) if c.tenant_id == tenant_id && c.subject_id == id => break,
                         Ok(_) => continue,
                         Err(RecvError::Lagged(_)) => break,
                         Err(RecvError::Closed) => { (&mut nap).await; break }

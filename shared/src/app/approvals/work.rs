@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::Approvals;
 use crate::app::Timers;
 use crate::domain::{
-    Approval, Change, Channel, DeliveryRef, Event, EventRef, Message, Status, Task, TaskKind,
-    TimerFired, message,
+    Approval, Change, Channel, DeliveryRef, Event, EventRef, Message, Status, StepApprovalRef,
+    Task, TaskKind, TimerFired, message,
 };
 use crate::ports::{IdKind, NewJob};
 
@@ -70,7 +70,38 @@ impl Approvals<'_> {
         ));
         work.jobs
             .extend(self.message_work(tenant_id, change, before, after, recorded));
+        work.jobs.extend(self.resume_work(tenant_id, before, after));
         work
+    }
+
+    /// The request of a workflow step that leaves `PENDING` resumes its run, by a task
+    /// written in the same transaction as the change: the decision and the resume are
+    /// one write, so a run is resumed once for each decision, never zero times, and the
+    /// resume is a compare-and-set on the run that only one delivery can win.
+    fn resume_work(
+        &self,
+        tenant_id: &str,
+        before: Option<&Approval>,
+        after: &Approval,
+    ) -> Option<NewJob> {
+        let (Some(run_id), Some(step_key)) = (&after.spec.workflow_run_id, &after.spec.step_key)
+        else {
+            return None;
+        };
+        if !message::ends_asking(before, after) {
+            return None;
+        }
+        let task = Task::ResumeRun(StepApprovalRef {
+            tenant_id: tenant_id.to_owned(),
+            run_id: run_id.clone(),
+            step_key: step_key.clone(),
+            approval_id: after.id.clone(),
+        });
+        Some(NewJob {
+            // Not tied to the request: its cancelled timers must not take this along.
+            approval_id: None,
+            ..self.job(tenant_id, &after.id, task)
+        })
     }
 
     /// Leaving `PENDING` ends a request's timers; an escalation replaces them with the

@@ -189,6 +189,15 @@ impl JobRunner {
             Task::PlanMessages(event) => done(app.messages().plan(&event).await),
             Task::SendMessage(d) => app.messages().send(&d).await.unwrap_or_else(failed),
             Task::UpdateMessage(d) => app.messages().update_slack(&d).await.unwrap_or_else(failed),
+            Task::RunStep(s) => app.workflows().run_step(&s).await.unwrap_or_else(failed),
+            Task::Compensate(s) => app.workflows().compensate(&s).await.unwrap_or_else(failed),
+            Task::ResumeRun(a) => app.workflows().resume(&a).await.unwrap_or_else(failed),
+            Task::CancelStepApproval(a) => app
+                .workflows()
+                .cancel_step_approval(&a)
+                .await
+                .unwrap_or_else(failed),
+            Task::FanOutRun(e) => app.workflows().fan_out(&e).await.unwrap_or_else(failed),
         }
     }
 

@@ -7,6 +7,7 @@ mod fanout;
 mod send;
 
 pub use endpoints::{EndpointPatch, NewEndpoint, Rotation};
+pub(crate) use fanout::Outgoing;
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;

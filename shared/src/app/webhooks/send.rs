@@ -66,6 +66,7 @@ impl Webhooks<'_> {
         let (latency, answer) = self
             .sender
             .post(Post {
+                method: "POST",
                 url: d.url.clone(),
                 headers: vec![
                     ("content-type".into(), "application/json".into()),
@@ -75,6 +76,7 @@ impl Webhooks<'_> {
                 ],
                 body: d.body.clone(),
                 timeout: ATTEMPT_TIMEOUT,
+                max_body: webhook::RESPONSE_EXCERPT,
             })
             .await;
         let latency_ms = i64::try_from(latency.as_millis()).unwrap_or(i64::MAX);
@@ -202,7 +204,7 @@ impl Webhooks<'_> {
         Ok(())
     }
 
-    async fn callback_secret(&self, tenant_id: &str) -> Result<Secret, AppError> {
+    pub(crate) async fn callback_secret(&self, tenant_id: &str) -> Result<Secret, AppError> {
         if let Some(s) = self.stores.webhooks.callback_secret(tenant_id).await? {
             return Ok(s);
         }

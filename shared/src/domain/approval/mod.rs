@@ -101,6 +101,12 @@ pub struct ApprovalSpec {
     pub reject_quorum: u32,
     pub escalation: Vec<EscalationLevel>,
     pub reminders: Vec<Reminder>,
+    /// The workflow run whose step this request is, if any: its outcome resumes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_run_id: Option<String>,
+    /// That step's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -216,6 +216,8 @@ impl NewApproval {
                 reject_quorum,
                 escalation,
                 reminders,
+                workflow_run_id: None,
+                step_key: None,
             }),
             _ => Err(DomainError::Invalid(errors)),
         }

@@ -56,6 +56,42 @@ pub struct EventList {
     pub items: Vec<Event>,
 }
 
+/// The `Idempotency-Key` header, if sent: visible ASCII (spaces inside).
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .filter(|k| !k.contains('\t'))
+                .map(str::to_owned)
+                .ok_or_else(|| AppError::invalid("Idempotency-Key", "must be visible ASCII"))
+        })
+        .transpose()
+}
+
+/// `?wait=N`, a whole number of seconds from 0 to `MAX_WAIT_SECONDS`.
+pub(super) fn wait_seconds(wait: Option<&str>) -> Result<Option<u64>, AppError> {
+    wait.map(|w| match w.parse::<u64>() {
+        Ok(secs @ 0..=MAX_WAIT_SECONDS) => Ok(secs),
+        _ => Err(AppError::invalid(
+            "wait",
+            format!("a whole number of seconds from 0 to {MAX_WAIT_SECONDS}"),
+        )),
+    })
+    .transpose()
+}
+
+/// `?limit=N`, parsed; its range is the app's to check.
+pub(super) fn limit(limit: Option<&str>) -> Result<Option<u32>, AppError> {
+    limit
+        .map(|l| {
+            l.parse::<u32>()
+                .map_err(|_| AppError::invalid("limit", "must be a whole number"))
+        })
+        .transpose()
+}
+
 pub(super) fn query<T>(
     q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
 ) -> Result<T, Problem> {
@@ -80,16 +116,7 @@ pub async fn create(
     headers: HeaderMap,
     JsonBody(input): JsonBody<NewApproval>,
 ) -> Result<Response, Problem> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .filter(|k| !k.contains('\t'))
-                .ok_or_else(|| AppError::invalid("Idempotency-Key", "must be visible ASCII"))?
-                .to_owned(),
-        ),
-    };
+    let key = idempotency_key(&headers)?;
     let created = app.approvals().create(&caller, input, key).await?;
     let mut res = (StatusCode::CREATED, Json(&created.approval)).into_response();
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/approvals/{}", created.approval.id)) {
@@ -120,14 +147,7 @@ pub async fn list(
             })
         })
         .transpose()?;
-    let limit = p
-        .limit
-        .as_deref()
-        .map(|l| {
-            l.parse::<u32>()
-                .map_err(|_| AppError::invalid("limit", "must be a whole number"))
-        })
-        .transpose()?;
+    let limit = limit(p.limit.as_deref())?;
     let page = app
         .approvals()
         .list_for(
@@ -155,17 +175,7 @@ pub async fn get(
     Path(id): Path<String>,
     params: Result<Query<WaitParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Approval>, Problem> {
-    let wait = query(params)?
-        .wait
-        .as_deref()
-        .map(|w| match w.parse::<u64>() {
-            Ok(secs @ 0..=MAX_WAIT_SECONDS) => Ok(secs),
-            _ => Err(AppError::invalid(
-                "wait",
-                format!("a whole number of seconds from 0 to {MAX_WAIT_SECONDS}"),
-            )),
-        })
-        .transpose()?;
+    let wait = wait_seconds(query(params)?.wait.as_deref())?;
     let approval = match wait {
         Some(secs) if secs > 0 => {
             app.approvals().read(&caller, &id).await?;

@@ -1,12 +1,14 @@
 //! The agents' API under `/v1`: approval requests, their messages, webhooks, the live
-//! stream, API keys. (`/healthz` is served with the callbacks, which every composition mounts.)
+//! stream, API keys, workflows and their runs. (`/healthz` is served with the callbacks, which every composition mounts.)
 
 pub(super) mod approvals;
 pub(super) mod health;
 pub(super) mod keys;
 pub(super) mod messages;
+pub(super) mod runs;
 pub(super) mod stream;
 pub(super) mod webhooks;
+pub(super) mod workflows;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -59,6 +61,27 @@ pub(super) fn routes() -> Router<App> {
             "/v1/webhooks/{id}/redeliver",
             post(webhooks::redeliver_since),
         )
+        .route(
+            "/v1/workflows",
+            post(workflows::create).get(workflows::list),
+        )
+        .route(
+            "/v1/workflows/{id}",
+            get(workflows::get)
+                .patch(workflows::update)
+                .delete(workflows::delete),
+        )
+        .route("/v1/workflows/{id}/versions", post(workflows::add_version))
+        .route("/v1/workflows/{id}/versions/{n}", get(workflows::version))
+        .route(
+            "/v1/workflows/{id}/runs",
+            post(workflows::start).get(workflows::runs),
+        )
+        .route("/v1/runs", get(runs::list))
+        .route("/v1/runs/{id}", get(runs::get))
+        .route("/v1/runs/{id}/cancel", post(runs::cancel))
+        .route("/v1/runs/{id}/events", get(runs::events))
+        .route("/v1/runs/{id}/events/verify", get(runs::verify))
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}", delete(keys::revoke))
         .route(

@@ -1,5 +1,5 @@
-//! `GET /v1/stream`: the tenant's events as Server-Sent Events, live, resumable from
-//! the event log with `Last-Event-ID`.
+//! `GET /v1/stream`: the tenant's events (requests' and workflow runs') as Server-Sent
+//! Events, live, resumable from the event logs with `Last-Event-ID`.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -15,7 +15,6 @@ use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{App, AppError, Caller};
-use crate::domain::Event;
 use crate::domain::StreamFilter;
 use crate::http::Problem;
 use crate::http::extract::Authed;
@@ -24,6 +23,8 @@ use crate::ports::Changed;
 
 /// Events read from the log per query.
 const PAGE: u32 = 200;
+/// Feed positions looked at per query when settling.
+const HOLE_PAGE: u32 = 1000;
 /// The stream also re-reads the log this often, for events written by another process.
 const POLL: Duration = Duration::from_secs(1);
 /// How long the stream waits for a missing position to commit (see `Reader::settle`).
@@ -34,7 +35,7 @@ const HOLE_POLL: Duration = Duration::from_millis(50);
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct StreamParams {
-    /// Only this request's events.
+    /// Only this request's events (or, given a run's id, that run's).
     approval_id: Option<String>,
     /// Only events of requests from this agent.
     agent_id: Option<String>,
@@ -55,7 +56,8 @@ pub struct StreamMessage {
     id: String,
     /// The event type.
     event: String,
-    /// The webhook body as JSON: `{type, timestamp, data: {event, approval}}`.
+    /// The webhook body as JSON: `{type, timestamp, data: {event, approval}}`, or
+    /// `{type, timestamp, data: {event, run}}` for a workflow run's event.
     data: String,
 }
 
@@ -78,7 +80,8 @@ struct Reader {
     /// Who reads: an approver sees only the events of requests that name it.
     caller: Caller,
     changes: broadcast::Receiver<Changed>,
-    ready: VecDeque<(i64, Event)>,
+    /// Read and admitted, not yet sent: position, type and message.
+    ready: VecDeque<(i64, String, String)>,
 }
 
 impl Reader {
@@ -89,13 +92,29 @@ impl Reader {
     /// hole until it fills, and gives up on it after `HOLE_WAIT` (a rolled-back
     /// transaction leaves a hole that never fills).
     async fn settle(&mut self) -> Result<(), crate::ports::StoreError> {
-        for p in self
-            .app
-            .stores
+        let stores = &self.app.stores;
+        let requests = stores
             .approvals
-            .feed_positions(self.settled, 1000)
-            .await?
-        {
+            .feed_positions(self.settled, HOLE_PAGE)
+            .await?;
+        let runs = stores
+            .workflows
+            .run_feed_positions(self.settled, HOLE_PAGE)
+            .await?;
+        // Past the end of a full page, the other log's positions would look like holes.
+        let bound = [&requests, &runs]
+            .iter()
+            .filter(|page| page.len() == HOLE_PAGE as usize)
+            .filter_map(|page| page.last().copied())
+            .min()
+            .unwrap_or(i64::MAX);
+        let mut taken: Vec<i64> = requests
+            .into_iter()
+            .chain(runs)
+            .filter(|p| *p <= bound)
+            .collect();
+        taken.sort_unstable();
+        for p in taken {
             if p != self.settled + 1 {
                 let since = *self.hole_since.get_or_insert_with(Instant::now);
                 if since.elapsed() < HOLE_WAIT {
@@ -108,39 +127,70 @@ impl Reader {
         Ok(())
     }
 
+    /// Reads the requests' and the runs' events in `(cursor, settled]`, in feed order,
+    /// up to where both pages reach; queues those the filter and the caller admit and
+    /// moves `cursor` on. `false` when there were none of the tenant's.
+    async fn read(&mut self) -> Result<bool, crate::ports::StoreError> {
+        let stores = &self.app.stores;
+        let (tenant, after, up_to) = (&self.tenant_id, self.cursor, self.settled);
+        let requests = stores.approvals.feed(tenant, after, up_to, PAGE).await?;
+        let runs = stores
+            .workflows
+            .run_feed(tenant, after, up_to, PAGE)
+            .await?;
+        let full = |last: Option<i64>, n: usize| last.filter(|_| n == PAGE as usize);
+        let bound = [
+            full(requests.last().map(|(p, _)| *p), requests.len()),
+            full(runs.last().map(|(p, _)| *p), runs.len()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(up_to);
+        let mut read: Vec<(i64, String, String)> = Vec::new();
+        let mut any = false;
+        for (p, e) in requests.into_iter().filter(|(p, _)| *p <= bound) {
+            any = true;
+            if self.filter.admits(&e) && self.caller.may_read_event(&e) {
+                read.push((p, e.event_type.clone(), e.message().to_string()));
+            }
+        }
+        for (p, e) in runs.into_iter().filter(|(p, _)| *p <= bound) {
+            any = true;
+            // A run is the tenant's, not an approver's: only keys that read all see it.
+            if self.caller.reads_all
+                && self
+                    .filter
+                    .admits_parts(Some(&e.run_id), None, &e.event_type)
+            {
+                read.push((p, e.event_type.clone(), e.message().to_string()));
+            }
+        }
+        read.sort_by_key(|(p, _, _)| *p);
+        self.ready.extend(read);
+        self.cursor = bound;
+        Ok(any)
+    }
+
     async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
         loop {
-            if let Some((pos, e)) = self.ready.pop_front() {
+            if let Some((pos, event_type, data)) = self.ready.pop_front() {
                 let message = StreamMessage {
                     id: pos.to_string(),
-                    event: e.event_type.clone(),
-                    data: e.message().to_string(),
+                    event: event_type,
+                    data,
                 };
                 return Some((Ok(message.into()), self));
             }
             let read = match self.settle().await {
-                Ok(()) if self.settled > self.cursor => {
-                    self.app
-                        .stores
-                        .approvals
-                        .feed(&self.tenant_id, self.cursor, self.settled, PAGE)
-                        .await
-                }
-                Ok(()) => Ok(Vec::new()),
+                Ok(()) if self.settled > self.cursor => self.read().await,
+                Ok(()) => Ok(false),
                 Err(e) => Err(e),
             };
             match read {
-                Ok(events) if !events.is_empty() => {
-                    self.cursor = events.last().map_or(self.cursor, |(p, _)| *p);
-                    self.ready.extend(
-                        events.into_iter().filter(|(_, e)| {
-                            self.filter.admits(e) && self.caller.may_read_event(e)
-                        }),
-                    );
-                    continue;
-                }
+                Ok(true) => continue,
                 // None of ours up to `settled`.
-                Ok(_) => self.cursor = self.cursor.max(self.settled),
+                Ok(false) => self.cursor = self.cursor.max(self.settled),
                 Err(e) => {
                     tracing::error!(error = %crate::telemetry::error_chain(&e), "stream could not read the event log");
                 }
@@ -200,12 +250,21 @@ pub async fn stream(
         Some(id) => position(&id).ok_or_else(|| {
             AppError::invalid("Last-Event-ID", "the id of a message of this stream")
         })?,
-        None => app
-            .stores
-            .approvals
-            .feed_head()
-            .await
-            .map_err(AppError::from)?,
+        None => {
+            let requests = app
+                .stores
+                .approvals
+                .feed_head()
+                .await
+                .map_err(AppError::from)?;
+            let runs = app
+                .stores
+                .workflows
+                .run_feed_head()
+                .await
+                .map_err(AppError::from)?;
+            requests.max(runs)
+        }
     };
     let types = p.types.as_deref().filter(|t| !t.trim().is_empty());
     let filter =
