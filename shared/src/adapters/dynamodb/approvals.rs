@@ -131,10 +131,10 @@ fn feed_position(i: &Item, attr: &str) -> Result<i64, StoreError> {
 }
 
 impl DynamoStore {
-    /// Takes the next feed position.
-    async fn next_position(&self) -> Result<i64, StoreError> {
+    /// Takes the next `count` feed positions; returns the last of them.
+    pub(super) async fn next_positions(&self, count: i64) -> Result<i64, StoreError> {
         let mut expr = Expr::default();
-        expr.add("n", item::n(1));
+        expr.add("n", item::n(count));
         let got = self
             .client
             .update_item()
@@ -151,7 +151,7 @@ impl DynamoStore {
     }
 
     /// Marks a position that no event will take, so that the stream need not wait for it.
-    async fn fill_hole(&self, feed: i64) {
+    pub(super) async fn fill_hole(&self, feed: i64) {
         let item = Put::new(key(&["FEEDHOLE", &feed.to_string()]), "HOLE", "hole")
             .s("gsi2pk", FEED)
             .s("gsi2sk", position(feed))
@@ -220,7 +220,7 @@ impl ApprovalStore for DynamoStore {
             .item();
             writes.push(Write::new(self.put_new_write(item), Refused::Report));
         }
-        let feed = self.next_position().await?;
+        let feed = self.next_positions(1).await?;
         let state = state_item(&r.tenant_id, &r.approval, &r.event.hash, &r.head_seal);
         writes.push(Write::new(
             self.put_new_write(state),
@@ -275,7 +275,7 @@ impl ApprovalStore for DynamoStore {
                 .await?,
         );
         writes.extend(self.job_writes(&r.jobs));
-        let feed = self.next_position().await?;
+        let feed = self.next_positions(1).await?;
         writes.insert(
             1,
             Write::new(

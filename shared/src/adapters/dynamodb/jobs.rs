@@ -46,13 +46,14 @@ fn lane_of(kind: &str) -> Lane {
 fn due_pk(lane: Lane) -> String {
     match lane {
         Lane::Sends => "DUE#sends".into(),
+        Lane::Steps => "DUE#steps".into(),
         Lane::Main | Lane::All => "DUE#main".into(),
     }
 }
 
 fn lanes(lane: Lane) -> Vec<Lane> {
     match lane {
-        Lane::All => vec![Lane::Main, Lane::Sends],
+        Lane::All => vec![Lane::Main, Lane::Sends, Lane::Steps],
         one => vec![one],
     }
 }

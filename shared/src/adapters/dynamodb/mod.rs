@@ -16,6 +16,7 @@ mod table;
 mod tenants;
 mod users;
 mod webhooks;
+mod workflows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +120,7 @@ impl DynamoStore {
             connections: me.clone(),
             messages: me.clone(),
             users: me.clone(),
+            workflows: me.clone(),
             rates: me,
         }
     }
