@@ -4,6 +4,12 @@
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// Where the emulator answers.
 pub fn endpoint() -> String {
@@ -25,6 +31,52 @@ pub async fn sdk_config() -> SdkConfig {
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .load()
         .await
+}
+
+/// `sdk_config`, for one DynamoDB store (one test's table): its requests reach the
+/// emulator one at a time.
+/// DynamoDB applies each request atomically; moto does not (two conditional writes to
+/// one item can both pass their condition, and a failed transaction restores the whole
+/// table as it was when it began, over a write that committed meanwhile). One request at
+/// a time is DynamoDB's atomicity; the concurrency the tests exercise (reads and writes
+/// of racing callers interleaving) is all still there.
+pub async fn dynamodb_sdk_config() -> SdkConfig {
+    let sdk = sdk_config().await;
+    let inner = sdk.http_client().expect("the SDK has an HTTP client");
+    sdk.to_builder()
+        .http_client(OneAtATime(inner, Default::default()))
+        .build()
+}
+
+type Turn = std::sync::Arc<tokio::sync::Mutex<()>>;
+
+#[derive(Debug)]
+struct OneAtATime(SharedHttpClient, Turn);
+
+impl HttpClient for OneAtATime {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(OneAtATimeConnector(
+            self.0.http_connector(settings, components),
+            self.1.clone(),
+        ))
+    }
+}
+
+#[derive(Debug)]
+struct OneAtATimeConnector(SharedHttpConnector, Turn);
+
+impl HttpConnector for OneAtATimeConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let (inner, turn) = (self.0.clone(), self.1.clone());
+        HttpConnectorFuture::new(async move {
+            let _turn = turn.lock().await;
+            inner.call(request).await
+        })
+    }
 }
 
 /// A name no other test uses.
@@ -166,4 +218,115 @@ pub async fn cloudformation() -> (String, CustomResourceAnswers) {
     let url = format!("http://{}/answer", listener.local_addr().expect("address"));
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, answers)
+}
+
+/// Every record on a DynamoDB table's stream so far, as the stream event Lambda hands a
+/// function (`{"eventName": …, "dynamodb": {"NewImage": …, "SequenceNumber": …}}`), read
+/// with the Streams API (`describe_stream`, `get_shard_iterator`, `get_records`).
+pub async fn stream_records(sdk: &SdkConfig, table: &str) -> Vec<serde_json::Value> {
+    use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+    let stream_arn = stream_arn(sdk, table).await;
+    let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
+    let shards = streams
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .expect("describe stream")
+        .stream_description
+        .and_then(|d| d.shards)
+        .unwrap_or_default();
+    let mut records = Vec::new();
+    for shard in shards {
+        let mut iterator = streams
+            .get_shard_iterator()
+            .stream_arn(&stream_arn)
+            .shard_id(shard.shard_id().unwrap_or_default())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("shard iterator")
+            .shard_iterator;
+        while let Some(it) = iterator {
+            let got = streams
+                .get_records()
+                .shard_iterator(it)
+                .send()
+                .await
+                .expect("get records");
+            let page = got.records.unwrap_or_default();
+            if page.is_empty() {
+                break;
+            }
+            records.extend(page.iter().map(|r| lambda_record(r, &stream_arn)));
+            iterator = got.next_shard_iterator;
+        }
+    }
+    records
+}
+
+/// The ARN of the stream of a table the store made.
+async fn stream_arn(sdk: &SdkConfig, table: &str) -> String {
+    aws_sdk_dynamodbstreams::Client::new(sdk)
+        .list_streams()
+        .table_name(table)
+        .send()
+        .await
+        .expect("list streams")
+        .streams
+        .unwrap_or_default()
+        .first()
+        .and_then(|s| s.stream_arn.clone())
+        .unwrap_or_else(|| panic!("table {table} has no stream"))
+}
+
+fn lambda_record(
+    r: &aws_sdk_dynamodbstreams::types::Record,
+    stream_arn: &str,
+) -> serde_json::Value {
+    let change = r.dynamodb();
+    let image = |item: Option<
+        &std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
+    >| {
+        item.map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), attribute(v)))
+                .collect::<serde_json::Map<_, _>>()
+        })
+        .unwrap_or_default()
+    };
+    serde_json::json!({
+        "eventID": r.event_id(),
+        "eventName": r.event_name().map(|n| n.as_str().to_owned()),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": stream_arn,
+        "dynamodb": {
+            "ApproximateCreationDateTime": change
+                .and_then(|c| c.approximate_creation_date_time())
+                .map_or(0, |t| t.secs()),
+            "Keys": image(change.and_then(|c| c.keys.as_ref())),
+            "NewImage": image(change.and_then(|c| c.new_image.as_ref())),
+            "SequenceNumber": change.and_then(|c| c.sequence_number()),
+            "SizeBytes": change.and_then(|c| c.size_bytes()).unwrap_or(0),
+            "StreamViewType": "NEW_IMAGE"
+        }
+    })
+}
+
+/// An attribute value in DynamoDB's JSON form (`{"S": "…"}`).
+fn attribute(v: &aws_sdk_dynamodbstreams::types::AttributeValue) -> serde_json::Value {
+    use aws_sdk_dynamodbstreams::types::AttributeValue as A;
+    match v {
+        A::S(s) => serde_json::json!({ "S": s }),
+        A::N(n) => serde_json::json!({ "N": n }),
+        A::Bool(b) => serde_json::json!({ "BOOL": b }),
+        A::Null(_) => serde_json::json!({ "NULL": true }),
+        A::L(list) => serde_json::json!({ "L": list.iter().map(attribute).collect::<Vec<_>>() }),
+        A::M(map) => serde_json::json!({
+            "M": map.iter().map(|(k, v)| (k.clone(), attribute(v))).collect::<serde_json::Map<_, _>>()
+        }),
+        other => panic!("an attribute the store does not write: {other:?}"),
+    }
 }

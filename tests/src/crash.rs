@@ -229,10 +229,7 @@ pub async fn run(binary: &Path, backend: Backend, plan: CrashPlan) -> CrashRepor
     let _ = child.wait();
     server.clean_up();
     CrashReport {
-        backend: match backend {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        },
+        backend: backend.name(),
         writers: plan.writers,
         kills: plan.kills,
         created: created.len(),

@@ -28,6 +28,18 @@ pub mod workflows;
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// A table of its own on the AWS emulator (moto's server).
+    Dynamo,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Dynamo => "dynamodb",
+        }
+    }
 }
 
 /// Runs one async test body once per backend: `on_both_stores!(name)` expands to
@@ -43,6 +55,28 @@ macro_rules! on_both_stores {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
                 super::$name($crate::Backend::Postgres).await
+            }
+        }
+    )+};
+}
+
+/// `on_both_stores!`, and on DynamoDB too: `mod name { sqlite(), postgres(), dynamodb() }`.
+/// For tests that do not reach behind the store with SQL.
+#[macro_export]
+macro_rules! on_every_store {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name($crate::Backend::Postgres).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn dynamodb() {
+                super::$name($crate::Backend::Dynamo).await
             }
         }
     )+};
@@ -79,12 +113,25 @@ pub async fn fresh_database(backend: Backend) -> String {
             url.set_path(&name);
             url.to_string()
         }
+        // The emulator's endpoint and credentials come with `aws::sdk_config`.
+        Backend::Dynamo => format!("dynamodb://{name}"),
+    }
+}
+
+/// Opens a database `fresh_database` named, on the emulator for DynamoDB.
+pub async fn open_stores(url: &str) -> Stores {
+    if url.starts_with(greenlight::adapters::DYNAMODB_SCHEME) {
+        let sdk = aws::dynamodb_sdk_config().await;
+        greenlight::adapters::dynamodb::connect_with(&sdk, url)
+            .await
+            .expect("make the table")
+    } else {
+        sql::connect(url, 20).await.expect("connect and migrate")
     }
 }
 
 pub async fn fresh_stores(backend: Backend) -> Stores {
-    let url = fresh_database(backend).await;
-    sql::connect(&url, 20).await.expect("connect and migrate")
+    open_stores(&fresh_database(backend).await).await
 }
 
 /// The start of every test's controlled clock.
@@ -131,9 +178,7 @@ pub async fn spawn_app_configured(
     configure: impl FnOnce(&mut Ports, Arc<dyn Clock>),
 ) -> TestApp {
     let db_url = fresh_database(backend).await;
-    let stores = sql::connect(&db_url, 20)
-        .await
-        .expect("connect and migrate");
+    let stores = open_stores(&db_url).await;
     let clock = Arc::new(ManualClock::new(t0()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -346,6 +391,7 @@ impl TestApp {
                     .expect("sql")
                     .rows_affected()
             }
+            Backend::Dynamo => panic!("no SQL on DynamoDB: run this test on SQL stores only"),
             Backend::Sqlite => {
                 let mut c = sqlx::SqliteConnection::connect(&self.db_url)
                     .await

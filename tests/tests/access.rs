@@ -5,7 +5,7 @@
 use greenlight::app::NewKey;
 use greenlight::domain::KeyRole;
 use greenlight_tests::receiver::Receiver;
-use greenlight_tests::{Backend, TestApp, approval_body, on_both_stores, spawn_app};
+use greenlight_tests::{Backend, TestApp, approval_body, on_every_store, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -517,7 +517,7 @@ async fn a_quorum_counts_one_vote_per_identity_whatever_the_channel(backend: Bac
     app.shutdown().await;
 }
 
-on_both_stores!(
+on_every_store!(
     every_route_answers_only_its_tenant_and_its_roles,
     the_cookie_reads_by_the_persons_role,
     an_agent_key_cannot_approve_in_anyones_name,

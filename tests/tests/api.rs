@@ -1,6 +1,6 @@
 //! The HTTP API through the real router on port 0, on both stores.
 
-use greenlight_tests::{Backend, approval_body, on_both_stores, spawn_app};
+use greenlight_tests::{Backend, approval_body, on_every_store, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -539,7 +539,7 @@ async fn renamed_routes_answer_under_both_names(backend: Backend) {
     app.shutdown().await;
 }
 
-on_both_stores!(
+on_every_store!(
     renamed_routes_answer_under_both_names,
     create_returns_the_pending_request,
     an_idempotency_key_replays_the_same_response,

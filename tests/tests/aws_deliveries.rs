@@ -6,8 +6,10 @@
 use std::sync::Arc;
 
 use greenlight::adapters::aws::email::SesEmail;
+use greenlight::adapters::aws::relay::SqsRelay;
 use greenlight::adapters::aws::sms::SnsSms;
 use greenlight::adapters::slack_api::SlackWebApi;
+use greenlight::app::outbox::OutboxRelay;
 use greenlight::run::handlers::{HandlerError, delivery};
 use greenlight_tests::slack::SlackServer;
 use greenlight_tests::{Backend, approval_body, aws, greenlight, spawn_app_configured};
@@ -102,6 +104,8 @@ async fn email_and_sms_go_out_through_ses_and_sns_and_their_links_decide() {
     );
 
     // SES reports a bounce: the delivery fails, with the reason, as an event.
+    let queue = aws::queue(&sdk, "gl-delivery").await;
+    let relay = OutboxRelay::new(app.app.clone(), Arc::new(SqsRelay::new(&sdk, &queue)));
     let bounce = json!({
         "version": "0", "id": "e1", "detail-type": "Email Bounced", "source": "aws.ses",
         "account": "123456789012", "time": "2026-01-01T12:00:05Z", "region": "us-east-1",
@@ -112,7 +116,9 @@ async fn email_and_sms_go_out_through_ses_and_sns_and_their_links_decide() {
                        "bouncedRecipients": [{"emailAddress": ann, "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}
         }
     });
-    let answer = delivery::handle(&app.runner, bounce, None).await.unwrap();
+    let answer = delivery::handle(&relay, &app.runner, bounce, None)
+        .await
+        .unwrap();
     assert_eq!(answer["known"], true);
     let d = app
         .get(&format!("/v1/approvals/{id}/deliveries"))
@@ -135,13 +141,15 @@ async fn email_and_sms_go_out_through_ses_and_sns_and_their_links_decide() {
     // A report on a message Greenlight did not send, and an event it does not take.
     let unknown = json!({"source": "aws.ses", "detail": {"eventType": "Delivery", "mail": {"messageId": "nope"}}});
     assert_eq!(
-        delivery::handle(&app.runner, unknown, None).await.unwrap()["known"],
+        delivery::handle(&relay, &app.runner, unknown, None)
+            .await
+            .unwrap()["known"],
         false
     );
     let odd =
         json!({"source": "aws.ses", "detail": {"eventType": "Open", "mail": {"messageId": "x"}}});
     assert!(matches!(
-        delivery::handle(&app.runner, odd, None).await,
+        delivery::handle(&relay, &app.runner, odd, None).await,
         Err(HandlerError::Malformed(_))
     ));
     let _: Value = app.get("/healthz").await.body;

@@ -57,7 +57,7 @@ async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
     let job_id = message["jobId"].as_str().unwrap().to_owned();
 
     // The consumer runs the fan-out, which writes a send job; relayed and run in turn.
-    let answer = outbox::handle(&app.runner, batch.clone(), None).await;
+    let answer = outbox::handle(&relay, &app.runner, batch.clone(), None).await;
     assert!(answer.batch_item_failures.is_empty());
     assert_eq!(
         app.stores
@@ -70,14 +70,14 @@ async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
         JobStatus::Done
     );
     assert_eq!(relay.relay_due().await.unwrap(), 1, "the webhook send");
-    let answer = outbox::handle(&app.runner, take_all(&sdk, &queue).await, None).await;
+    let answer = outbox::handle(&relay, &app.runner, take_all(&sdk, &queue).await, None).await;
     assert!(answer.batch_item_failures.is_empty());
     let got = rx.received();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].json()["data"]["event"]["approvalId"], json!(id));
 
     // The same message again (SQS delivers at least once): nothing runs twice.
-    let again = outbox::handle(&app.runner, batch, None).await;
+    let again = outbox::handle(&relay, &app.runner, batch, None).await;
     assert!(again.batch_item_failures.is_empty());
     assert_eq!(rx.received().len(), 1);
 
@@ -92,10 +92,10 @@ async fn relayed_jobs_run_once_and_a_lost_relay_is_recovered() {
         1,
         "relayed again after the lease"
     );
-    let answer = outbox::handle(&app.runner, take_all(&sdk, &queue).await, None).await;
+    let answer = outbox::handle(&relay, &app.runner, take_all(&sdk, &queue).await, None).await;
     assert!(answer.batch_item_failures.is_empty());
     relay.relay_due().await.unwrap();
-    outbox::handle(&app.runner, take_all(&sdk, &queue).await, None).await;
+    outbox::handle(&relay, &app.runner, take_all(&sdk, &queue).await, None).await;
     let types: Vec<Value> = rx
         .received()
         .iter()
@@ -152,12 +152,14 @@ async fn a_malformed_message_goes_to_the_dead_letter_queue_at_once() {
     let dlq_url = aws::queue(&sdk, "gl-outbox-dlq").await;
     let dlq = greenlight::adapters::aws::relay::SqsDeadLetters::new(&sdk, &dlq_url);
     let app = spawn_app(Backend::Sqlite).await;
+    let queue = aws::queue(&sdk, "gl-outbox").await;
+    let relay = OutboxRelay::new(app.app.clone(), Arc::new(SqsRelay::new(&sdk, &queue)));
     let batch: SqsEvent = serde_json::from_value(json!({"Records": [
         {"messageId": "ok-1", "body": "{\"jobId\": \"job_gone\", \"owner\": \"relay:x\"}"},
         {"messageId": "bad-1", "body": "{\"not\": \"a relayed job\"}"}
     ]}))
     .unwrap();
-    let answer = outbox::handle(&app.runner, batch, Some(&dlq)).await;
+    let answer = outbox::handle(&relay, &app.runner, batch, Some(&dlq)).await;
     assert!(
         answer.batch_item_failures.is_empty(),
         "nothing is retried: {answer:?}"

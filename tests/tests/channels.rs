@@ -8,7 +8,7 @@ use std::sync::Arc;
 use greenlight::adapters::slack_api::SlackWebApi;
 use greenlight::ports::Clock;
 use greenlight_tests::slack::{self, SlackServer};
-use greenlight_tests::{Backend, Reply, TestApp, approval_body, greenlight, on_both_stores};
+use greenlight_tests::{Backend, Reply, TestApp, approval_body, greenlight, on_every_store};
 use serde_json::{Value, json};
 
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -118,7 +118,7 @@ async fn status(app: &TestApp, id: &str) -> Value {
     app.get(&format!("/v1/approvals/{id}")).await.body
 }
 
-on_both_stores!(a_slack_approver_approves_with_changes_and_every_message_says_so);
+on_every_store!(a_slack_approver_approves_with_changes_and_every_message_says_so);
 async fn a_slack_approver_approves_with_changes_and_every_message_says_so(backend: Backend) {
     let (app, slack) = spawn(backend).await;
     let id = app.create(&slack_and_email()).await;
@@ -369,7 +369,7 @@ fn base64_encode(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
-on_both_stores!(an_email_link_shows_a_page_and_only_its_form_decides);
+on_every_store!(an_email_link_shows_a_page_and_only_its_form_decides);
 async fn an_email_link_shows_a_page_and_only_its_form_decides(backend: Backend) {
     let app = greenlight_tests::spawn_app(backend).await;
     let mut body = slack_and_email();
@@ -482,7 +482,7 @@ async fn an_email_link_shows_a_page_and_only_its_form_decides(backend: Backend) 
     app.shutdown().await;
 }
 
-on_both_stores!(two_clicks_on_one_link_make_one_decision);
+on_every_store!(two_clicks_on_one_link_make_one_decision);
 async fn two_clicks_on_one_link_make_one_decision(backend: Backend) {
     let app = greenlight_tests::spawn_app(backend).await;
     let id = app.create(&approval_body()).await;
@@ -501,7 +501,7 @@ async fn two_clicks_on_one_link_make_one_decision(backend: Backend) {
     app.shutdown().await;
 }
 
-on_both_stores!(an_expired_link_shows_the_outcome);
+on_every_store!(an_expired_link_shows_the_outcome);
 async fn an_expired_link_shows_the_outcome(backend: Backend) {
     let app = greenlight_tests::spawn_app(backend).await;
     let id = app.create(&approval_body()).await;
@@ -523,7 +523,7 @@ async fn an_expired_link_shows_the_outcome(backend: Backend) {
     app.shutdown().await;
 }
 
-on_both_stores!(a_text_message_carries_a_short_link_to_the_same_page);
+on_every_store!(a_text_message_carries_a_short_link_to_the_same_page);
 async fn a_text_message_carries_a_short_link_to_the_same_page(backend: Backend) {
     let app = greenlight_tests::spawn_app(backend).await;
     let mut body = approval_body();
@@ -568,7 +568,7 @@ async fn a_text_message_carries_a_short_link_to_the_same_page(backend: Backend) 
     app.shutdown().await;
 }
 
-on_both_stores!(slack_errors_are_retried_or_fail_the_delivery_with_the_reason);
+on_every_store!(slack_errors_are_retried_or_fail_the_delivery_with_the_reason);
 async fn slack_errors_are_retried_or_fail_the_delivery_with_the_reason(backend: Backend) {
     let (app, slack) = spawn(backend).await;
     let mut body = approval_body();
@@ -643,7 +643,7 @@ async fn slack_errors_are_retried_or_fail_the_delivery_with_the_reason(backend: 
     app.shutdown().await;
 }
 
-on_both_stores!(an_approver_on_a_channel_not_configured_is_refused_at_create);
+on_every_store!(an_approver_on_a_channel_not_configured_is_refused_at_create);
 async fn an_approver_on_a_channel_not_configured_is_refused_at_create(backend: Backend) {
     let app = greenlight_tests::spawn_app_configured(backend, |app, _| {
         app.channels.sms = None;
@@ -662,7 +662,7 @@ async fn an_approver_on_a_channel_not_configured_is_refused_at_create(backend: B
     app.shutdown().await;
 }
 
-on_both_stores!(escalation_and_reminders_message_the_right_people);
+on_every_store!(escalation_and_reminders_message_the_right_people);
 async fn escalation_and_reminders_message_the_right_people(backend: Backend) {
     let app = greenlight_tests::spawn_app(backend).await;
     let mut body = approval_body();
@@ -722,7 +722,7 @@ async fn escalation_and_reminders_message_the_right_people(backend: Backend) {
     app.shutdown().await;
 }
 
-on_both_stores!(an_escalation_takes_the_buttons_off_the_first_level_s_slack_messages);
+on_every_store!(an_escalation_takes_the_buttons_off_the_first_level_s_slack_messages);
 async fn an_escalation_takes_the_buttons_off_the_first_level_s_slack_messages(backend: Backend) {
     let app = greenlight_tests::spawn_app(backend).await;
     let mut body = approval_body();

@@ -2,7 +2,7 @@
 //! a late click on a request decided elsewhere, and the admin pages (API keys,
 //! invitations). The browser-driven flows are in `browser.rs`.
 
-use greenlight_tests::{Backend, TestApp, approval_body, greenlight, on_both_stores, spawn_app};
+use greenlight_tests::{Backend, TestApp, approval_body, greenlight, on_every_store, spawn_app};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
@@ -95,7 +95,7 @@ async fn with_admin(backend: Backend) -> TestApp {
     app
 }
 
-on_both_stores!(sessions_and_forms_are_guarded);
+on_every_store!(sessions_and_forms_are_guarded);
 async fn sessions_and_forms_are_guarded(backend: Backend) {
     let app = with_admin(backend).await;
     // Ops is the other approver: the decision made elsewhere below is theirs.
@@ -205,7 +205,7 @@ async fn sessions_and_forms_are_guarded(backend: Backend) {
     app.shutdown().await;
 }
 
-on_both_stores!(admins_manage_keys_and_invite_approvers_who_answer_their_requests);
+on_every_store!(admins_manage_keys_and_invite_approvers_who_answer_their_requests);
 async fn admins_manage_keys_and_invite_approvers_who_answer_their_requests(backend: Backend) {
     let app = with_admin(backend).await;
     let admin = Browser::sign_in(&app, ADMIN, PASSWORD).await.unwrap();

@@ -5,7 +5,8 @@
 use chrono::Duration;
 use greenlight::domain::{Limits, Quota};
 use greenlight_tests::{
-    Backend, approval_body, fresh_stores, on_both_stores, spawn_app, spawn_app_configured, t0,
+    Backend, approval_body, fresh_stores, on_both_stores, on_every_store, spawn_app,
+    spawn_app_configured, t0,
 };
 use reqwest::Method;
 use serde_json::json;
@@ -166,9 +167,11 @@ async fn the_store_counts_one_window_per_key(backend: Backend) {
     assert_eq!(forgotten, 3);
 }
 
-on_both_stores!(
+on_every_store!(
     past_the_key_then_the_tenant_quota_calls_get_429_with_when_to_return,
     sign_in_attempts_are_limited_per_email_and_per_address,
     messages_past_the_hourly_cap_wait_untried,
-    the_store_counts_one_window_per_key,
 );
+
+// On DynamoDB a counter's TTL forgets it, so `forget_before` has nothing to count.
+on_both_stores!(the_store_counts_one_window_per_key,);

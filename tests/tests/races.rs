@@ -1,6 +1,6 @@
 //! Concurrent deciders: exactly one wins, everyone else is told the state that won.
 
-use greenlight_tests::{Backend, approval_body, on_both_stores, spawn_app};
+use greenlight_tests::{Backend, approval_body, on_every_store, spawn_app};
 use serde_json::json;
 
 const DECIDERS: usize = 50;
@@ -100,7 +100,7 @@ async fn a_decision_racing_cancel_and_timeout_has_one_outcome(backend: Backend) 
     app.shutdown().await;
 }
 
-on_both_stores!(
+on_every_store!(
     fifty_concurrent_decisions_have_one_winner,
     a_decision_racing_cancel_and_timeout_has_one_outcome,
 );

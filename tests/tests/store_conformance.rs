@@ -1,4 +1,4 @@
-//! One conformance suite, run against every store: SQLite and PostgreSQL.
+//! One conformance suite, run against every store: SQLite, PostgreSQL and DynamoDB.
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use greenlight::ports::{
     CreateOutcome, IdempotencyClaim, JobStatus, ListQuery, NewApprovalRecord, NewJob, StoreError,
     TransitionRecord,
 };
-use greenlight_tests::{Backend, approval_body, fresh_stores, on_both_stores, t0};
+use greenlight_tests::{Backend, approval_body, fresh_stores, on_every_store, t0};
 
 async fn with_tenants(backend: Backend) -> Stores {
     let stores = fresh_stores(backend).await;
@@ -538,7 +538,52 @@ async fn api_keys_are_found_by_hash_only(backend: Backend) {
     assert!(matches!(dup, Err(StoreError::Duplicate(_))), "{dup:?}");
 }
 
-on_both_stores!(
+async fn the_feed_orders_every_event_once_across_tenants(backend: Backend) {
+    let s = with_tenants(backend).await;
+    assert_eq!(s.approvals.feed_head().await.unwrap(), 0);
+    let first = new_record("t1", "apr_1", t0());
+    s.approvals.create(first.clone()).await.unwrap();
+    s.approvals
+        .create(new_record("t2", "apr_2", t0()))
+        .await
+        .unwrap();
+    let win = approve(&first.approval, &first.event.hash, "ann");
+    s.approvals.transition(win.clone()).await.unwrap();
+    let lost = s
+        .approvals
+        .transition(approve(&first.approval, &first.event.hash, "bob"))
+        .await;
+    assert!(matches!(lost, Err(StoreError::VersionConflict)), "{lost:?}");
+    s.approvals
+        .create(new_record("t1", "apr_3", t0()))
+        .await
+        .unwrap();
+    let positions = s.approvals.feed_positions(0, 100).await.unwrap();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    let head = s.approvals.feed_head().await.unwrap();
+    assert_eq!(positions.last(), Some(&head));
+    let t1 = s.approvals.feed("t1", 0, head, 100).await.unwrap();
+    let ids: Vec<_> = t1.iter().map(|(_, e)| e.id.as_str()).collect();
+    assert_eq!(ids, ["evt_apr_1_1", "evt_apr_1_ann", "evt_apr_3_1"]);
+    assert!(t1.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(t1.iter().all(|(p, _)| positions.contains(p)));
+    let after_first = s.approvals.feed("t1", t1[0].0, head, 1).await.unwrap();
+    assert_eq!(after_first.len(), 1, "the limit holds");
+    assert_eq!(
+        after_first[0].1.id, "evt_apr_1_ann",
+        "resumes after a position"
+    );
+    assert!(
+        s.approvals
+            .feed("t1", head, head, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+on_every_store!(
+    the_feed_orders_every_event_once_across_tenants,
     a_created_request_reads_back_exactly,
     a_stale_version_conflicts_and_writes_nothing,
     a_transition_writes_its_jobs_in_the_same_transaction,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use greenlight_tests::{Backend, TestApp, approval_body, on_both_stores, spawn_app};
+use greenlight_tests::{Backend, TestApp, approval_body, on_every_store, spawn_app};
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -283,7 +283,7 @@ async fn run_events_share_the_stream_and_its_order_with_requests(backend: Backen
     app.shutdown().await;
 }
 
-on_both_stores!(
+on_every_store!(
     a_client_sees_events_live_and_resumes_where_it_left_off,
     filters_narrow_the_stream,
     run_events_share_the_stream_and_its_order_with_requests,

@@ -9,7 +9,7 @@ use chrono::Duration;
 use greenlight::adapters::http_sender::HttpSender;
 use greenlight_tests::receiver::{Answer, Receiver};
 use greenlight_tests::{
-    Backend, TestApp, approval_body, greenlight, on_both_stores, spawn_app, spawn_app_configured,
+    Backend, TestApp, approval_body, greenlight, on_every_store, spawn_app, spawn_app_configured,
 };
 use serde_json::{Value, json};
 
@@ -514,7 +514,7 @@ async fn the_executor_runs_the_approved_action(backend: Backend) {
     app.shutdown().await;
 }
 
-on_both_stores!(
+on_every_store!(
     endpoints_are_managed_and_their_secret_shown_once,
     every_event_arrives_signed_with_its_sequence,
     a_receiver_outage_loses_nothing,

@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use greenlight::adapters::ids::UuidIds;
-use greenlight::adapters::sql;
 use greenlight::app::App;
 use greenlight::app::outbox::{JobRunner, RunnerConfig};
 use greenlight::domain::{StepRef, Task};
@@ -21,7 +20,7 @@ use greenlight::ports::{Clock, NewJob};
 use greenlight::run::local;
 use greenlight_tests::receiver::{Answer, Receiver};
 use greenlight_tests::workflows::refund_definition;
-use greenlight_tests::{Backend, on_both_stores, spawn_app};
+use greenlight_tests::{Backend, on_every_store, open_stores, spawn_app};
 
 fn http(key: &str, url: String) -> Value {
     json!({"key": key, "kind": "http", "config": {"method": "POST", "url": url}})
@@ -240,7 +239,7 @@ async fn a_worker_that_dies_holding_a_step_loses_nothing(backend: Backend) {
     // Another process starts on the same database; once the lease runs out it takes
     // the job from the log, and the run goes on.
     app.clock.advance(Duration::seconds(10));
-    let stores = sql::connect(&app.db_url, 5).await.unwrap();
+    let stores = open_stores(&app.db_url).await;
     let restarted = App::new(local::compose(
         &stores,
         app.clock.clone(),
@@ -344,7 +343,7 @@ async fn an_ai_step_without_a_key_is_answered_by_the_stand_in(backend: Backend) 
     app.shutdown().await;
 }
 
-on_both_stores!(
+on_every_store!(
     a_decision_racing_the_wait_resumes_the_run_exactly_once,
     a_step_job_delivered_again_never_runs_a_step_that_succeeded,
     an_approval_step_delivered_again_keeps_its_one_request,

@@ -8,7 +8,7 @@ use chrono::Duration;
 use serde_json::json;
 
 use greenlight_tests::receiver::{Answer, Receiver};
-use greenlight_tests::{Backend, on_both_stores, spawn_app};
+use greenlight_tests::{Backend, on_every_store, spawn_app};
 
 async fn a_webhook_step_is_signed_and_keeps_its_webhook_id_across_retries(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -152,7 +152,7 @@ async fn a_long_chain_of_pure_steps_runs_to_its_end(backend: Backend) {
     app.shutdown().await;
 }
 
-on_both_stores!(
+on_every_store!(
     a_long_chain_of_pure_steps_runs_to_its_end,
     a_webhook_step_is_signed_and_keeps_its_webhook_id_across_retries,
     a_delay_waits_on_the_durable_timers,

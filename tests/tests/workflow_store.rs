@@ -17,7 +17,7 @@ use greenlight::ports::{
 };
 use serde_json::json;
 
-use greenlight_tests::{Backend, fresh_stores, on_both_stores, t0};
+use greenlight_tests::{Backend, fresh_stores, on_every_store, t0};
 
 async fn with_tenants(backend: Backend) -> Stores {
     let stores = fresh_stores(backend).await;
@@ -390,7 +390,7 @@ impl JobStatusOf for Stores {
     }
 }
 
-on_both_stores!(
+on_every_store!(
     versions_are_added_under_a_compare_and_set_and_read_back,
     a_run_transition_is_one_compare_and_set_with_its_events_and_jobs,
     run_keys_replay_or_refuse_and_lists_filter_by_tenant_workflow_and_status,

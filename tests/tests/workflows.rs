@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use greenlight_tests::receiver::{Answer, Receiver};
 use greenlight_tests::workflows::refund_definition;
-use greenlight_tests::{Backend, TestApp, on_both_stores, spawn_app};
+use greenlight_tests::{Backend, TestApp, on_every_store, spawn_app};
 
 fn transform(key: &str, expression: &str) -> Value {
     json!({"key": key, "kind": "transform", "config": {"expression": expression}})
@@ -396,7 +396,7 @@ async fn run_events_reach_webhook_endpoints_that_select_them(backend: Backend) {
     app.shutdown().await;
 }
 
-on_both_stores!(
+on_every_store!(
     a_definition_is_refused_with_the_pointer_at_fault,
     a_refund_over_the_limit_waits_for_a_person_and_pays_what_they_approved,
     a_small_refund_runs_without_a_person,

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use greenlight::adapters;
 use greenlight::adapters::clock::SystemClock;
 use greenlight::adapters::ids::UuidIds;
-use greenlight::adapters::sql;
 use greenlight::app::outbox::RunnerConfig;
 use greenlight::app::{App, FirstAdmin};
 use greenlight::run::config::{LocalConfig, redact_url};
@@ -100,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(|k| std::env::var(k).ok());
     let config = LocalConfig::from_env()?;
     let database_url = config.database_url.expose_secret();
-    let stores = sql::connect(database_url, config.common.max_connections)
+    let stores = adapters::connect(database_url, config.common.max_connections)
         .await
         .with_context(|| format!("cannot open the database {}", redact_url(database_url)))?;
     let mut ports = local::compose(

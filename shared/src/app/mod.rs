@@ -21,8 +21,8 @@ use std::sync::Arc;
 use crate::domain::{Approval, FieldError, Limits, Quota, Verdict};
 use crate::ports::{
     ApprovalStore, ChangeFeed, Clock, Completions, ConnectionStore, EmailSender, Ids, JobQueue,
-    Mailbox, MessageStore, Pusher, RateLimiter, Scheduler, SchedulerError, SlackApi, SmsSender,
-    StoreError, TenantStore, UserStore, WebhookSender, WebhookStore, WorkflowStore,
+    Mailbox, MessageStore, Pusher, RateLimiter, RelayError, Scheduler, SchedulerError, SlackApi,
+    SmsSender, StoreError, TenantStore, UserStore, WebhookSender, WebhookStore, WorkflowStore,
 };
 
 pub use accounts::{Account, Caller, DEFAULT_TENANT, FirstAdmin, NewKey, SESSION_HOURS, SignedIn};
@@ -218,6 +218,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("setting a timer failed")]
     Scheduler(#[from] SchedulerError),
+    #[error("handing a job to its queue failed")]
+    Relay(#[from] RelayError),
 }
 
 impl AppError {

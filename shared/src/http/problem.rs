@@ -172,7 +172,7 @@ impl From<AppError> for Problem {
                 "Unauthorized",
                 "send a valid API key as `Authorization: Bearer <key>`",
             ),
-            AppError::Store(_) | AppError::Scheduler(_) => {
+            AppError::Store(_) | AppError::Scheduler(_) | AppError::Relay(_) => {
                 tracing::error!(error = %crate::telemetry::error_chain(&e), "internal failure");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

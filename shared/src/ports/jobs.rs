@@ -89,6 +89,18 @@ pub trait JobQueue: Send + Sync {
         lane: Lane,
     ) -> Result<Vec<Job>, StoreError>;
 
+    /// Leases the one job `job_id` to `owner`, as a relay does with each job it hands
+    /// over alone: from when it falls due (`now` if it is due) for `lease`, if it is
+    /// pending, not under a live lease at `now`, and has attempts left. The claim counts
+    /// as an attempt, as `claim`'s do.
+    async fn claim_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Job>, StoreError>;
+
     /// Extends every lease `owner` still holds to `until` (the heartbeat of a worker that
     /// is alive); returns how many.
     async fn renew(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, StoreError>;

@@ -33,7 +33,7 @@ pub use ids::{IdKind, Ids};
 pub use jobs::{Job, JobQueue, JobStatus, NewJob};
 pub use messages::MessageStore;
 pub use rate::RateLimiter;
-pub use relay::{DeadLetters, Relay, RelayError, Relayed};
+pub use relay::{DeadLetters, MAX_RELAY_DELAY, Relay, RelayError, Relayed};
 pub use scheduler::{Scheduler, SchedulerError};
 pub use slack::{Posted, SlackApi};
 pub use stream::{ConnectionStore, PushError, Pusher};

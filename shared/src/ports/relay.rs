@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -18,8 +20,14 @@ pub struct Relayed {
 /// twice is harmless: the runner finds the job settled, or settles it under the lease.
 #[async_trait]
 pub trait Relay: Send + Sync {
-    async fn publish(&self, jobs: &[Relayed]) -> Result<(), RelayError>;
+    /// Hands the jobs over to arrive after `delay` (at most `MAX_RELAY_DELAY`; zero for
+    /// at once).
+    async fn publish(&self, jobs: &[Relayed], delay: Duration) -> Result<(), RelayError>;
 }
+
+/// The longest a relayed job can be held back on its way (SQS's longest delay); a job
+/// due later is handed over again when it arrives early.
+pub const MAX_RELAY_DELAY: Duration = Duration::from_secs(900);
 
 #[derive(Debug, thiserror::Error)]
 #[error("the outbox queue refused the jobs: {0}")]

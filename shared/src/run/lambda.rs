@@ -19,7 +19,7 @@ use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::clock::SystemClock;
 use crate::adapters::http_sender::HttpSender;
 use crate::adapters::ids::UuidIds;
-use crate::adapters::sql;
+use crate::adapters::{dynamodb, sql};
 use crate::app::Channels;
 use crate::app::outbox::OutboxRelay;
 use crate::app::outbox::{JobRunner, RunnerConfig};
@@ -108,7 +108,8 @@ pub async fn serve_http(
 
 impl Lambda {
     /// Builds everything from the environment. Nothing is migrated here: the migrate
-    /// function does it once per deploy (`handlers::migrate`).
+    /// function does it once per deploy (`handlers::migrate`); a DynamoDB table is made
+    /// if missing.
     pub async fn from_env() -> Result<Self, StartError> {
         let config = LambdaConfig::from_env()?;
         let sdk = crate::adapters::aws::config_loader().load().await;
@@ -122,9 +123,12 @@ impl Lambda {
         // A cold start waits on the store and on Secrets Manager: at the same time.
         let stores = async {
             let url = database_url(&config.database, sdk).await?;
-            Ok::<_, StartError>(
-                sql::connect_postgres(url.expose_secret(), config.common.max_connections).await?,
-            )
+            let url = url.expose_secret();
+            Ok::<_, StartError>(if url.starts_with(crate::adapters::DYNAMODB_SCHEME) {
+                dynamodb::connect_with(sdk, url).await?
+            } else {
+                sql::connect_postgres(url, config.common.max_connections).await?
+            })
         };
         let audit_key = async {
             secrets::secret_text(sdk, &config.audit_key_arn)

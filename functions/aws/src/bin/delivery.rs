@@ -7,7 +7,7 @@ use greenlight::run::{handlers::delivery, lambda};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda::serve_relaying(async |l, event| {
-        delivery::handle(&l.runner, event, l.dead_letters.as_deref()).await
+        delivery::handle(&l.relay, &l.runner, event, l.dead_letters.as_deref()).await
     })
     .await
 }

@@ -1,13 +1,14 @@
 //! The webhook-fanout function: the outbox queue's consumer (fan-out, webhook sends,
-//! executor calls, timers handed to the scheduler, live-stream pushes). The
+//! executor calls, timers handed to the scheduler, live-stream pushes), and on DynamoDB
+//! the table stream's consumer, which hands each job written to its queue. The
 //! workflow-steps function runs this binary too, on the steps queue.
 
 use greenlight::run::{handlers::outbox, lambda};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda::serve_relaying(async |l, batch| {
-        Ok(outbox::handle(&l.runner, batch, l.dead_letters.as_deref()).await)
+    lambda::serve_relaying(async |l, event| {
+        outbox::handle_event(&l.relay, &l.runner, event, l.dead_letters.as_deref()).await
     })
     .await
 }

@@ -2,11 +2,13 @@
 //! queue its kind is routed to; and the dead-letter queues that take malformed
 //! messages at once.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 
 use crate::domain::TaskKind;
-use crate::ports::{DeadLetters, Relay, RelayError, Relayed};
+use crate::ports::{DeadLetters, MAX_RELAY_DELAY, Relay, RelayError, Relayed};
 
 /// The kinds a queue takes, and its URL.
 type Route = (fn(TaskKind) -> bool, String);
@@ -40,7 +42,13 @@ impl SqsRelay {
             .map_or(&self.queue_url, |(_, q)| q)
     }
 
-    async fn send(&self, queue_url: &str, jobs: &[&Relayed]) -> Result<(), RelayError> {
+    async fn send(
+        &self,
+        queue_url: &str,
+        jobs: &[&Relayed],
+        delay: Duration,
+    ) -> Result<(), RelayError> {
+        let delay_seconds = i32::try_from(delay.min(MAX_RELAY_DELAY).as_secs()).unwrap_or(0);
         for chunk in jobs.chunks(10) {
             let entries = chunk
                 .iter()
@@ -49,6 +57,7 @@ impl SqsRelay {
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
                         .message_body(serde_json::to_string(r).expect("messages serialize"))
+                        .delay_seconds(delay_seconds)
                         .build()
                         .map_err(|e| RelayError(e.to_string()))
                 })
@@ -76,7 +85,7 @@ impl SqsRelay {
 
 #[async_trait]
 impl Relay for SqsRelay {
-    async fn publish(&self, jobs: &[Relayed]) -> Result<(), RelayError> {
+    async fn publish(&self, jobs: &[Relayed], delay: Duration) -> Result<(), RelayError> {
         let mut by_queue: Vec<(&str, Vec<&Relayed>)> = Vec::new();
         for job in jobs {
             let queue = self.queue_for(job.kind);
@@ -86,7 +95,7 @@ impl Relay for SqsRelay {
             }
         }
         for (queue, list) in by_queue {
-            self.send(queue, &list).await?;
+            self.send(queue, &list, delay).await?;
         }
         Ok(())
     }

@@ -178,6 +178,36 @@ where
         Ok(jobs)
     }
 
+    async fn claim_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        let Some(seen) = self.get_job(job_id).await? else {
+            return Ok(None);
+        };
+        if seen.status != JobStatus::Pending || seen.attempts >= seen.max_attempts {
+            return Ok(None);
+        }
+        let lease = chrono::Duration::from_std(lease).map_err(|e| corrupt("lease", e))?;
+        let row: Option<JobRow<D>> = sqlx::query_as(&format!(
+            "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+             WHERE id = $3 AND status = 'pending' AND attempts = $4 \
+             AND (lease_until IS NULL OR lease_until < $5) RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(owner)
+        .bind(D::to_ts(seen.run_at.max(now) + lease))
+        .bind(job_id)
+        .bind(seen.attempts)
+        .bind(D::to_ts(now))
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_err)?;
+        row.map(Job::try_from).transpose()
+    }
+
     async fn renew(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, StoreError> {
         let n = sqlx::query(
             "UPDATE jobs SET lease_until = $2 WHERE lease_owner = $1 AND status = 'pending'",

@@ -1,8 +1,10 @@
 //! The outbox on AWS: committed jobs are claimed under a long lease and handed to a
 //! queue, whose consumer runs each one and settles it under that lease. A job whose
 //! lease runs out unsettled (a lost message, a crashed consumer) is claimed and handed
-//! over again; so is a job whose retry falls due. The functions relay after each
-//! invocation that commits, and the sweeper on its schedule.
+//! over again. The functions relay after each invocation that commits, and the sweeper
+//! on its schedule; on DynamoDB the table's stream also hands over each job as it is
+//! written (`hand_over`). A job due later travels delayed, and one that failed for now
+//! is handed over again by its consumer for its retry time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use super::JobRunner;
 use crate::app::{App, AppError};
 use crate::domain::TaskKind;
-use crate::ports::{IdKind, JobStatus, Relay, Relayed};
+use crate::ports::{IdKind, JobStatus, MAX_RELAY_DELAY, Relay, Relayed};
 
 /// How long a relayed job is left to its consumer before it is relayed again.
 pub const RELAY_LEASE: Duration = Duration::from_secs(300);
@@ -51,12 +53,72 @@ impl OutboxRelay {
                     kind: TaskKind::parse(&j.kind),
                 })
                 .collect();
-            if let Err(e) = self.relay.publish(&messages).await {
+            if let Err(e) = self.relay.publish(&messages, Duration::ZERO).await {
                 tracing::error!(error = %e, jobs = messages.len(), "relay failed; the jobs go again when their lease ends");
                 return Ok(relayed);
             }
             relayed += messages.len();
         }
+    }
+
+    /// Hands the one job `job_id` over, leased from when it falls due and delayed until
+    /// then (as long as the queue can hold it back); `false` if it is not to be handed
+    /// over (settled, or leased already). When the queue refuses, the job stays leased and
+    /// is relayed again when the lease runs out.
+    pub async fn hand_over(&self, job_id: &str) -> Result<bool, AppError> {
+        let owner = format!("relay:{}", self.app.ids.next(IdKind::Job));
+        let now = self.app.clock.now();
+        let Some(job) = self
+            .app
+            .stores
+            .jobs
+            .claim_job(job_id, &owner, now, RELAY_LEASE)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let message = Relayed {
+            job_id: job.id.clone(),
+            owner,
+            kind: TaskKind::parse(&job.kind),
+        };
+        self.publish_for(&message, job.run_at).await?;
+        Ok(true)
+    }
+
+    /// Runs a relayed job as `runner` does, except that one handed over ahead of its time
+    /// goes back on its way under the same lease, and one that failed for now is handed
+    /// over again for its retry time, rather than left to the sweeper.
+    pub async fn run(&self, runner: &JobRunner, r: &Relayed) -> Result<(), AppError> {
+        let Some(job) = self.app.stores.jobs.get_job(&r.job_id).await? else {
+            return Ok(());
+        };
+        if job.status != JobStatus::Pending {
+            return Ok(());
+        }
+        if job.run_at > self.app.clock.now() {
+            return self.publish_for(r, job.run_at).await;
+        }
+        runner.run_relayed(r).await?;
+        self.hand_over(&r.job_id).await?;
+        Ok(())
+    }
+
+    /// Publishes `message` to arrive when its job is due (or as close to it as the
+    /// queue's longest delay allows).
+    async fn publish_for(
+        &self,
+        message: &Relayed,
+        due: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), AppError> {
+        let delay = (due - self.app.clock.now())
+            .to_std()
+            .unwrap_or_default()
+            .min(MAX_RELAY_DELAY);
+        Ok(self
+            .relay
+            .publish(std::slice::from_ref(message), delay)
+            .await?)
     }
 }
 

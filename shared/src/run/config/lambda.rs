@@ -37,7 +37,8 @@ pub struct LambdaConfig {
 /// with its credentials (what the template passes).
 #[derive(Debug, Clone)]
 pub enum Database {
-    /// `GREENLIGHT_DATABASE_URL`, a `postgres://` URL.
+    /// `GREENLIGHT_DATABASE_URL`: a `postgres://` URL, or `dynamodb://TABLE` (the table
+    /// in the function's own account and region).
     Url(SecretString),
     Secret(DatabaseSecret),
 }
@@ -104,8 +105,8 @@ impl LambdaConfig {
         let database = match lookup("GREENLIGHT_DATABASE_URL").filter(|v| !v.is_empty()) {
             Some(url) => Database::Url(database_url(
                 url,
-                &["postgres://", "postgresql://"],
-                "must be a postgres:// URL on AWS",
+                &["postgres://", "postgresql://", "dynamodb://"],
+                "must be a postgres:// or dynamodb:// URL on AWS",
             )?),
             None => Database::Secret(DatabaseSecret {
                 arn: required(&lookup, "GREENLIGHT_DATABASE_SECRET_ARN")?,
@@ -187,6 +188,10 @@ mod tests {
             panic!("{:?}", c.database)
         };
         assert_eq!(url.expose_secret(), "postgres://u:p@h/db");
+        let table = cfg(&[("GREENLIGHT_DATABASE_URL", "dynamodb://greenlight-prod")]).unwrap();
+        assert!(
+            matches!(&table.database, Database::Url(u) if u.expose_secret() == "dynamodb://greenlight-prod")
+        );
         assert_eq!(c.common.max_connections, 2);
         assert!(!c.common.webhooks_allow_private);
         let c = cfg(&[

@@ -9,8 +9,8 @@ use super::{Common, ConfigError, Defaults, base_url, database_url, non_blank, pa
 
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
-    /// `GREENLIGHT_DATABASE_URL`: `sqlite://…` (default `sqlite://.greenlight/greenlight.db`)
-    /// or `postgres://…`.
+    /// `GREENLIGHT_DATABASE_URL`: `sqlite://…` (default `sqlite://.greenlight/greenlight.db`),
+    /// `postgres://…`, or `dynamodb://TABLE?endpoint=…&region=…` (a DynamoDB table).
     pub database_url: SecretString,
     /// `GREENLIGHT_BIND`, default `127.0.0.1:8080`.
     pub bind: SocketAddr,
@@ -43,8 +43,8 @@ impl LocalConfig {
         let database_url = database_url(
             lookup("GREENLIGHT_DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://.greenlight/greenlight.db".into()),
-            &["sqlite:", "postgres://", "postgresql://"],
-            "must start with sqlite://, postgres:// or postgresql://",
+            &["sqlite:", "postgres://", "postgresql://", "dynamodb://"],
+            "must start with sqlite://, postgres://, postgresql:// or dynamodb://",
         )?;
         let bind = parse(
             &lookup,
@@ -179,6 +179,13 @@ mod tests {
         );
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert!(c.api_key.is_none());
+    }
+
+    #[test]
+    fn a_dynamodb_table_is_a_database_too() {
+        let url = "dynamodb://greenlight?endpoint=http://127.0.0.1:5000&region=us-east-1";
+        let c = cfg(&[("GREENLIGHT_DATABASE_URL", url)]).unwrap();
+        assert_eq!(c.database_url.expose_secret(), url);
     }
 
     #[test]

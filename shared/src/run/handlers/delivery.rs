@@ -7,16 +7,17 @@ use serde_json::Value;
 
 use super::{HandlerError, outbox, sqs_batch};
 use crate::app::messages::ProviderReport;
-use crate::app::outbox::JobRunner;
+use crate::app::outbox::{JobRunner, OutboxRelay};
 use crate::ports::DeadLetters;
 
 pub async fn handle(
+    relay: &OutboxRelay,
     runner: &JobRunner,
     event: Value,
     dead_letters: Option<&dyn DeadLetters>,
 ) -> Result<Value, HandlerError> {
     if let Some(batch) = sqs_batch(&event) {
-        let answer = outbox::handle(runner, batch?, dead_letters).await;
+        let answer = outbox::handle(relay, runner, batch?, dead_letters).await;
         return Ok(serde_json::to_value(answer).expect("responses serialize"));
     }
     if event["source"] != "aws.ses" {

@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod migrate;
 pub mod outbox;
 pub mod realtime;
+pub mod stream;
 pub mod sweeper;
 pub mod timeout;
 

@@ -48,10 +48,6 @@ struct Args {
     pending: usize,
 }
 
-fn db_name(backend: Backend) -> String {
-    format!("{backend:?}").to_lowercase()
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
@@ -154,7 +150,7 @@ async fn bench_timers(backend: Backend, args: &Args) -> anyhow::Result<Value> {
     running.shutdown().await;
     lateness.sort();
     Ok(json!({
-        "db": db_name(backend),
+        "db": backend.name(),
         "pending": args.pending,
         "create_seconds": create_wall.as_secs_f64(),
         "timer_lateness_p50_ms": percentile(&lateness, 0.50),
@@ -257,7 +253,7 @@ async fn bench_webhooks(backend: Backend, args: &Args) -> anyhow::Result<Value> 
     let first = sent.values().min().copied().unwrap_or_else(Instant::now);
     let last = arrived.values().max().copied().unwrap_or_else(Instant::now);
     Ok(json!({
-        "db": db_name(backend),
+        "db": backend.name(),
         "webhooks": ids.len(),
         "decision_to_webhook_p50_ms": percentile(&latency, 0.50),
         "decision_to_webhook_p99_ms": percentile(&latency, 0.99),
@@ -332,7 +328,7 @@ async fn bench_deliveries(backend: Backend, args: &Args) -> anyhow::Result<Value
         l.sort();
     }
     Ok(json!({
-        "db": db_name(backend),
+        "db": backend.name(),
         "requests": ids.len(),
         "create_to_first_sent_p50_ms": percentile(&first_lat, 0.50),
         "create_to_first_sent_p99_ms": percentile(&first_lat, 0.99),
@@ -427,7 +423,7 @@ async fn bench(backend: Backend, args: &Args) -> anyhow::Result<Value> {
 
     let n = args.requests as f64;
     Ok(json!({
-        "db": db_name(backend),
+        "db": backend.name(),
         "creates_per_sec": (n / create_wall.as_secs_f64()).round(),
         "create_p50_ms": percentile(&create_lat, 0.50),
         "create_p99_ms": percentile(&create_lat, 0.99),

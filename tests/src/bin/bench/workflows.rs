@@ -231,7 +231,7 @@ pub async fn bench_workflows(backend: Backend, args: &Args) -> anyhow::Result<Va
 
     let n = args.requests as f64;
     Ok(json!({
-        "db": super::db_name(backend),
+        "db": backend.name(),
         "chain_steps": CHAIN,
         "runs_per_sec": (n / chain_wall.as_secs_f64()).round(),
         "steps_per_sec": (n * CHAIN as f64 / chain_wall.as_secs_f64()).round(),
