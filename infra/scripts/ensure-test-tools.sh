@@ -47,7 +47,9 @@ if answers; then
     log "moto already answers at $HOST:$PORT"
 else
     log "starting moto at $HOST:$PORT"
-    nohup "$VENV/bin/moto_server" -H "$HOST" -p "$PORT" >"$CACHE/moto.log" 2>&1 &
+    # moto's server, without its DynamoDB memory leak (see moto-server.py).
+    nohup "$VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto-server.py" -H "$HOST" -p "$PORT" \
+        >"$CACHE/moto.log" 2>&1 &
     for _ in $(seq 1 "$WAIT_SECONDS"); do
         answers && break
         sleep 1

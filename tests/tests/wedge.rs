@@ -284,8 +284,8 @@ async fn racing_sends_post_each_message_at_most_once(backend: Backend) {
     app.shutdown().await;
 }
 
-// Not on DynamoDB: two of these reach into SQL, and the racing sends take a minute and
-// a half on the emulator.
+// Not on DynamoDB: two of these reach into SQL, and the racing sends, which pass there,
+// take a minute and a half on the emulator.
 on_both_stores!(
     a_lease_that_lapses_on_the_last_attempt_buries_the_job,
     a_job_that_panics_is_buried_after_its_last_attempt,

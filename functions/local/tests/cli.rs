@@ -1,15 +1,19 @@
-//! `greenlight key create`: a key of the role asked for, its secret as the last line.
+//! `greenlight key create`: a key of the role asked for, its secret as the last line; on
+//! SQLite, and on a DynamoDB table (moto's server), as an operator makes the first key
+//! of a deployment on AWS.
 
 use std::process::{Command, Output};
 
-use greenlight::adapters::sql;
 use greenlight::app::accounts::hash_api_key;
 use greenlight::domain::KeyRole;
+use greenlight_tests::{Backend, fresh_database, open_stores};
 
 fn greenlight(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_greenlight"))
         .args(args)
         .env("GREENLIGHT_DATABASE_URL", db)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .output()
         .expect("the binary runs")
 }
@@ -25,8 +29,18 @@ async fn key_create_makes_a_key_of_each_role() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("cli-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&file);
-    let db = format!("sqlite://{}", file.display());
+    key_create(&format!("sqlite://{}", file.display())).await;
+}
 
+#[tokio::test]
+async fn key_create_makes_a_key_of_each_role_on_dynamodb() {
+    let table = fresh_database(Backend::Dynamo).await;
+    let endpoint = greenlight_tests::aws::endpoint();
+    key_create(&format!("{table}?endpoint={endpoint}&region=us-east-1")).await;
+}
+
+async fn key_create(db: &str) {
+    let db = db.to_owned();
     let out = greenlight(&db, &["tenant", "create", "--name", "Acme", "--id", "acme"]);
     assert!(out.status.success(), "{out:?}");
     let refused = greenlight(
@@ -58,7 +72,7 @@ async fn key_create_makes_a_key_of_each_role() {
         made.push((last_line(&out), role, approver));
     }
 
-    let stores = sql::connect(&db, 2).await.unwrap();
+    let stores = open_stores(&db).await;
     for (secret, role, approver) in made {
         assert!(secret.starts_with("gl_"), "{secret}");
         let key = stores

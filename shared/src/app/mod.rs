@@ -50,6 +50,36 @@ pub struct Stores {
     pub workflows: Arc<dyn WorkflowStore>,
 }
 
+impl Stores {
+    /// Every store from the one type that implements them all (one database).
+    pub fn all_in<S>(store: S) -> Stores
+    where
+        S: ApprovalStore
+            + JobQueue
+            + TenantStore
+            + WebhookStore
+            + ConnectionStore
+            + MessageStore
+            + UserStore
+            + RateLimiter
+            + WorkflowStore
+            + 'static,
+    {
+        let me = Arc::new(store);
+        Stores {
+            approvals: me.clone(),
+            jobs: me.clone(),
+            tenants: me.clone(),
+            webhooks: me.clone(),
+            connections: me.clone(),
+            messages: me.clone(),
+            users: me.clone(),
+            workflows: me.clone(),
+            rates: me,
+        }
+    }
+}
+
 /// Everything the use-cases run on, built once per process by a composition root.
 #[derive(Clone)]
 pub struct Ports {

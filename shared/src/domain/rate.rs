@@ -27,6 +27,25 @@ impl Quota {
         }
     }
 
+    /// The start of the fixed window `at` (seconds since the epoch) falls in, and the
+    /// window's length: the key a counting store counts takes under.
+    pub fn window_at(&self, at: i64) -> (i64, i64) {
+        let window = i64::from(self.window_seconds.max(1));
+        (at.div_euclid(window) * window, window)
+    }
+
+    /// What the `count`-th take in the window starting at `start` is told at `at`.
+    pub fn verdict(&self, count: i64, start: i64, at: i64) -> Verdict {
+        let (_, window) = self.window_at(at);
+        let limit = i64::from(self.limit);
+        let reset = u64::try_from(start + window - at).unwrap_or(0);
+        Verdict {
+            allowed: count <= limit,
+            remaining: u32::try_from((limit - count).max(0)).unwrap_or(0),
+            reset_seconds: if count <= limit { 0 } else { reset.max(1) },
+        }
+    }
+
     /// `RateLimit-Policy` (IETF draft): `"name";q=limit;w=window`.
     pub fn policy_header(&self) -> String {
         format!(
@@ -112,6 +131,28 @@ impl Default for Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fixed_window_counts_up_to_its_limit_then_says_when_it_resets() {
+        let q = Quota::per_minute("key", 2);
+        assert_eq!(q.window_at(125), (120, 60));
+        assert_eq!(q.window_at(-1), (-60, 60));
+        let last = q.verdict(2, 120, 125);
+        assert_eq!(
+            (last.allowed, last.remaining, last.reset_seconds),
+            (true, 0, 0)
+        );
+        let past = q.verdict(3, 120, 125);
+        assert_eq!(
+            (past.allowed, past.remaining, past.reset_seconds),
+            (false, 0, 55)
+        );
+        assert_eq!(
+            q.verdict(3, 120, 180).reset_seconds,
+            1,
+            "never 0 while refused"
+        );
+    }
 
     #[test]
     fn headers_follow_the_ietf_draft() {

@@ -18,7 +18,6 @@ mod users;
 mod webhooks;
 mod workflows;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -111,18 +110,7 @@ pub async fn connect_with(sdk: &aws_config::SdkConfig, url: &str) -> Result<Stor
 
 impl DynamoStore {
     pub fn into_stores(self) -> Stores {
-        let me = Arc::new(self);
-        Stores {
-            approvals: me.clone(),
-            jobs: me.clone(),
-            tenants: me.clone(),
-            webhooks: me.clone(),
-            connections: me.clone(),
-            messages: me.clone(),
-            users: me.clone(),
-            workflows: me.clone(),
-            rates: me,
-        }
+        Stores::all_in(self)
     }
 
     /// Runs `writes` as one transaction. A write refused by its condition is handled as

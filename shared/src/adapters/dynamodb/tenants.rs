@@ -254,8 +254,7 @@ impl RateLimiter for DynamoStore {
         rate_key: &str,
         now: DateTime<Utc>,
     ) -> Result<Verdict, StoreError> {
-        let window = i64::from(quota.window_seconds.max(1));
-        let start = now.timestamp().div_euclid(window) * window;
+        let (start, window) = quota.window_at(now.timestamp());
         let mut e = Expr::default();
         e.add("count", item::n(1))
             // Gone once the window is: TTL forgets old counts.
@@ -276,13 +275,7 @@ impl RateLimiter for DynamoStore {
             .await
             .map_err(db_err)?;
         let count = Got(&got.attributes.unwrap_or_default()).i64("count")?;
-        let limit = i64::from(quota.limit);
-        let reset = u64::try_from(start + window - now.timestamp()).unwrap_or(0);
-        Ok(Verdict {
-            allowed: count <= limit,
-            remaining: u32::try_from((limit - count).max(0)).unwrap_or(0),
-            reset_seconds: if count <= limit { 0 } else { reset.max(1) },
-        })
+        Ok(quota.verdict(count, start, now.timestamp()))
     }
 
     /// Nothing to do: each counter carries its window's end as its TTL, and DynamoDB

@@ -1,7 +1,5 @@
 //! What differs between the two SQL backends, as a type the store is generic over.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Decode, Encode, IntoArguments, Type};
 
@@ -104,17 +102,6 @@ where
         + crate::ports::WorkflowStore,
 {
     pub fn into_stores(self) -> Stores {
-        let me = Arc::new(self);
-        Stores {
-            approvals: me.clone(),
-            jobs: me.clone(),
-            tenants: me.clone(),
-            webhooks: me.clone(),
-            connections: me.clone(),
-            messages: me.clone(),
-            users: me.clone(),
-            workflows: me.clone(),
-            rates: me,
-        }
+        Stores::all_in(self)
     }
 }

@@ -26,8 +26,7 @@ where
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Verdict, StoreError> {
-        let window = i64::from(quota.window_seconds.max(1));
-        let start = now.timestamp().div_euclid(window) * window;
+        let (start, _) = quota.window_at(now.timestamp());
         let (count,): (i64,) = sqlx::query_as(
             "INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1) \
              ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 \
@@ -38,13 +37,7 @@ where
         .fetch_one(&self.writer)
         .await
         .map_err(db_err)?;
-        let limit = i64::from(quota.limit);
-        let reset = u64::try_from(start + window - now.timestamp()).unwrap_or(0);
-        Ok(Verdict {
-            allowed: count <= limit,
-            remaining: u32::try_from((limit - count).max(0)).unwrap_or(0),
-            reset_seconds: if count <= limit { 0 } else { reset.max(1) },
-        })
+        Ok(quota.verdict(count, start, now.timestamp()))
     }
 
     async fn forget_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
