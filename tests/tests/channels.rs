@@ -302,7 +302,7 @@ async fn a_slack_approver_approves_with_changes_and_every_message_says_so(backen
     app.shutdown().await;
 }
 
-on_both_stores!(a_slack_answer_is_acknowledged_before_slack_is_asked_and_decided_by_a_job);
+on_every_store!(a_slack_answer_is_acknowledged_before_slack_is_asked_and_decided_by_a_job);
 async fn a_slack_answer_is_acknowledged_before_slack_is_asked_and_decided_by_a_job(
     backend: Backend,
 ) {

@@ -369,7 +369,7 @@ async fn the_first_start_prints_a_one_time_link_when_no_admin_is_configured() {
     app.shutdown().await;
 }
 
-on_both_stores!(admins_see_workflows_drawn_and_runs_step_by_step);
+on_every_store!(admins_see_workflows_drawn_and_runs_step_by_step);
 async fn admins_see_workflows_drawn_and_runs_step_by_step(backend: Backend) {
     let app = with_admin(backend).await;
     let definition = json!({

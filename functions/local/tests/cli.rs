@@ -141,7 +141,7 @@ async fn admin_commands_work_on_either_store_and_leave_no_local_keys() {
             ),
             "{link}"
         );
-        let stores = sql::connect(&db, 2).await.unwrap();
+        let stores = open_stores(&db).await;
         let made = stores
             .tenants
             .find_api_key(&hash_api_key(&key))
