@@ -348,9 +348,11 @@ async fn every_function_answers(backend: Backend) {
     let sender = aws::verified_sender(&sdk).await;
     let deliveries = aws::queue(&sdk, "gl-delivery").await;
     let deliveries_dlq = aws::queue(&sdk, "gl-delivery-dlq").await;
+    let steps = aws::queue(&sdk, "gl-steps").await;
     let slack = SlackServer::start().await;
     let env: HashMap<String, String> = [
         ("GREENLIGHT_DELIVERY_QUEUE_URL", deliveries.as_str()),
+        ("GREENLIGHT_STEPS_QUEUE_URL", steps.as_str()),
         ("GREENLIGHT_SLACK_BOT_TOKEN", "xoxb-test"),
         ("GREENLIGHT_SLACK_SIGNING_SECRET", SLACK_SIGNING_SECRET),
         ("GREENLIGHT_SLACK_API_URL", slack.base.as_str()),
@@ -662,6 +664,61 @@ async fn every_function_answers(backend: Backend) {
             .await
             .unwrap()
             .is_empty()
+    );
+
+    // workflow-steps (the webhook-fanout binary on the steps queue): a run started
+    // through the api function relays its AI step to the steps queue, where it runs
+    // (the stand-in answers without a key) and the run ends.
+    let created = api
+        .invoke(sample("api-create-workflow.json"))
+        .await
+        .unwrap();
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let workflow = body(&created)["id"].as_str().unwrap().to_owned();
+    let started = api
+        .invoke(sample_with(
+            "api-start-run.json",
+            "WORKFLOW_ID_SAMPLE",
+            &workflow,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(started["statusCode"], 201, "{started}");
+    let run = body(&started)["id"].as_str().unwrap().to_owned();
+    let step_jobs = aws::take_all(&sdk, &steps).await;
+    assert_eq!(
+        step_jobs["Records"].as_array().unwrap().len(),
+        1,
+        "{step_jobs}"
+    );
+    let mut steps_env = env.clone();
+    steps_env.insert(
+        "GREENLIGHT_DEAD_LETTER_QUEUE_URL".into(),
+        outbox_dlq.clone(),
+    );
+    let mut workflow_steps = Function::start("webhook-fanout", &steps_env).await;
+    let ran = workflow_steps.invoke(step_jobs).await.unwrap();
+    assert_eq!(ran, json!({"batchItemFailures": []}));
+    let done = stores
+        .workflows
+        .run("default", &run)
+        .await
+        .unwrap()
+        .unwrap()
+        .run;
+    assert_eq!(done.status.as_str(), "SUCCEEDED", "{done:?}");
+    assert_eq!(
+        done.step("draft").unwrap().output.as_ref().unwrap()["standIn"],
+        true
+    );
+    let unknown = workflow_steps
+        .invoke(sample("workflow-steps-sqs.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown,
+        json!({"batchItemFailures": []}),
+        "a job that is not in the outbox is settled, not retried"
     );
 
     if backend == Backend::Dynamo {
