@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
 
 use super::item::{self, Expr, Got, Item, Put, at_then, key, position, up_to};
+use super::keys::key_item;
 use super::{DynamoStore, MAX_ITEMS, Refused, Write, corrupt, db_err};
 use crate::domain::chain::ChainScheme;
 use crate::domain::{Approval, Event, Source, Status, TaskKind};
@@ -208,16 +209,13 @@ impl ApprovalStore for DynamoStore {
     async fn create(&self, r: NewApprovalRecord) -> Result<CreateOutcome, StoreError> {
         let mut writes = Vec::new();
         if let Some(claim) = &r.idempotency {
-            // Kept indefinitely, as the API documents.
-            let item = Put::new(
+            let item = key_item(
                 idempotency_pk(&r.tenant_id, &claim.key),
-                "IDEM",
-                "idempotency",
-            )
-            .s("request_hash", &claim.request_hash)
-            .s("approval_id", &r.approval.id)
-            .ts("created_at", r.approval.created_at)
-            .item();
+                claim,
+                "approval_id",
+                &r.approval.id,
+                r.approval.created_at,
+            );
             writes.push(Write::new(self.put_new_write(item), Refused::Report));
         }
         let feed = self.next_positions(1).await?;
@@ -315,18 +313,8 @@ impl ApprovalStore for DynamoStore {
         tenant_id: &str,
         key_text: &str,
     ) -> Result<Option<(IdempotencyClaim, String)>, StoreError> {
-        let Some(i) = self
-            .get_item(item::pk(idempotency_pk(tenant_id, key_text), "IDEM"))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let g = Got(&i);
-        let claim = IdempotencyClaim {
-            key: key_text.to_owned(),
-            request_hash: g.s("request_hash")?,
-        };
-        Ok(Some((claim, g.s("approval_id")?)))
+        self.key_claim(idempotency_pk(tenant_id, key_text), "approval_id", key_text)
+            .await
     }
 
     /// Newest first on `gsi1`, the filters applied as the pages are read, until `limit`

@@ -11,6 +11,7 @@
 mod approvals;
 mod item;
 mod jobs;
+mod keys;
 mod messages;
 mod table;
 mod tenants;

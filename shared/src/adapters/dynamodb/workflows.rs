@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::item::{self, Expr, Got, Item, Put, at_then, key, position};
+use super::keys::key_item;
 use super::{DynamoStore, MAX_ITEMS, Refused, Write, corrupt, db_err};
 use crate::domain::workflow::{Definition, Run, RunEvent, Workflow, WorkflowVersion};
 use crate::ports::{
@@ -340,11 +341,13 @@ impl WorkflowStore for DynamoStore {
     async fn create_run(&self, r: NewRunRecord) -> Result<RunCreateOutcome, StoreError> {
         let mut first = Vec::new();
         if let Some(claim) = &r.idempotency {
-            let item = Put::new(run_key_pk(&r.tenant_id, &claim.key), "IDEM", "idempotency")
-                .s("request_hash", &claim.request_hash)
-                .s("run_id", &r.run.id)
-                .ts("created_at", r.run.created_at)
-                .item();
+            let item = key_item(
+                run_key_pk(&r.tenant_id, &claim.key),
+                claim,
+                "run_id",
+                &r.run.id,
+                r.run.created_at,
+            );
             first.push(Write::new(self.put_new_write(item), Refused::Report));
         }
         let head = r.events.last().map(|e| e.hash.clone()).unwrap_or_default();
@@ -408,18 +411,8 @@ impl WorkflowStore for DynamoStore {
         tenant_id: &str,
         key_text: &str,
     ) -> Result<Option<(IdempotencyClaim, String)>, StoreError> {
-        let Some(i) = self
-            .get_item(item::pk(run_key_pk(tenant_id, key_text), "IDEM"))
-            .await?
-        else {
-            return Ok(None);
-        };
-        let g = Got(&i);
-        let claim = IdempotencyClaim {
-            key: key_text.to_owned(),
-            request_hash: g.s("request_hash")?,
-        };
-        Ok(Some((claim, g.s("run_id")?)))
+        self.key_claim(run_key_pk(tenant_id, key_text), "run_id", key_text)
+            .await
     }
 
     /// Newest first: a workflow's runs on `gsi2`, all of the tenant's on `gsi1`; the
