@@ -95,7 +95,8 @@ struct StoredRow {
 #[derive(sqlx::FromRow)]
 struct KeyRow {
     request_hash: String,
-    approval_id: String,
+    /// The item the key made, under its table's `subject` column.
+    subject: String,
 }
 
 /// Where an aggregate keeps the `Idempotency-Key`s that made its items.
@@ -194,14 +195,40 @@ where
         // The key's first use committed before us (PostgreSQL made this insert wait
         // for it), so the row we read is final.
         let first: KeyRow = sqlx::query_as(&format!(
-            "SELECT request_hash, {subject} AS approval_id FROM {table}              WHERE tenant_id = $1 AND key = $2"
+            "SELECT request_hash, {subject} AS subject FROM {table} WHERE tenant_id = $1 AND key = $2"
         ))
         .bind(tenant_id)
         .bind(&claim.key)
         .fetch_one(&mut *conn)
         .await
         .map_err(db_err)?;
-        Ok(Some((first.request_hash, first.approval_id)))
+        Ok(Some((first.request_hash, first.subject)))
+    }
+
+    /// The claim a key was first used with, and the item it made.
+    pub(super) async fn key_claim(
+        &self,
+        keys: KeyTable,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<(IdempotencyClaim, String)>, StoreError> {
+        let KeyTable { table, subject } = keys;
+        let row: Option<KeyRow> = sqlx::query_as(&format!(
+            "SELECT request_hash, {subject} AS subject FROM {table} \
+             WHERE tenant_id = $1 AND key = $2"
+        ))
+        .bind(tenant_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|row| {
+            let claim = IdempotencyClaim {
+                key: key.to_owned(),
+                request_hash: row.request_hash,
+            };
+            (claim, row.subject)
+        }))
     }
 
     async fn insert_event(
@@ -371,22 +398,7 @@ where
         tenant_id: &str,
         key: &str,
     ) -> Result<Option<(IdempotencyClaim, String)>, StoreError> {
-        let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT request_hash, approval_id FROM idempotency_keys \
-             WHERE tenant_id = $1 AND key = $2",
-        )
-        .bind(tenant_id)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(row.map(|row| {
-            let claim = IdempotencyClaim {
-                key: key.to_owned(),
-                request_hash: row.request_hash,
-            };
-            (claim, row.approval_id)
-        }))
+        self.key_claim(APPROVAL_KEYS, tenant_id, key).await
     }
 
     async fn list(&self, tenant_id: &str, q: &ListQuery) -> Result<Vec<Approval>, StoreError> {

@@ -130,12 +130,6 @@ struct RunFeedRow<D: Dialect> {
     event: RunEventRow<D>,
 }
 
-#[derive(sqlx::FromRow)]
-struct RunKeyRow {
-    request_hash: String,
-    run_id: String,
-}
-
 fn json_of<T: serde::Serialize>(v: &T) -> Json<Value> {
     Json(serde_json::to_value(v).expect("records always serialize"))
 }
@@ -451,22 +445,7 @@ where
         tenant_id: &str,
         key: &str,
     ) -> Result<Option<(IdempotencyClaim, String)>, StoreError> {
-        let row: Option<RunKeyRow> = sqlx::query_as(
-            "SELECT request_hash, run_id FROM run_idempotency_keys \
-             WHERE tenant_id = $1 AND key = $2",
-        )
-        .bind(tenant_id)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(row.map(|row| {
-            let claim = IdempotencyClaim {
-                key: key.to_owned(),
-                request_hash: row.request_hash,
-            };
-            (claim, row.run_id)
-        }))
+        self.key_claim(RUN_KEYS, tenant_id, key).await
     }
 
     async fn runs(&self, tenant_id: &str, q: &RunQuery) -> Result<Vec<Run>, StoreError> {
