@@ -41,7 +41,7 @@ impl Aws {
     async fn app(&self) -> TestApp {
         let (sdk, config) = (self.sdk.clone(), self.config.clone());
         spawn_app_with_timers(Backend::Postgres, move |clock| {
-            Timers::External(Arc::new(AwsTimers::new(&sdk, config, clock)))
+            Timers::External(Some(Arc::new(AwsTimers::new(&sdk, config, clock))))
         })
         .await
     }

@@ -647,6 +647,7 @@ on_every_store!(an_approver_on_a_channel_not_configured_is_refused_at_create);
 async fn an_approver_on_a_channel_not_configured_is_refused_at_create(backend: Backend) {
     let app = greenlight_tests::spawn_app_configured(backend, |app, _| {
         app.channels.sms = None;
+        app.channels.sms_offered = false;
     })
     .await;
     let mut body = approval_body();

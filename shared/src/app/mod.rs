@@ -197,6 +197,11 @@ pub struct Channels {
     pub slack: Option<Arc<dyn SlackApi>>,
     pub email: Option<Arc<dyn EmailSender>>,
     pub sms: Option<Arc<dyn SmsSender>>,
+    /// Whether the deployment offers email and text messages, which is what a new
+    /// request's approvers are checked against: on AWS only the delivery function
+    /// holds the senders, and the api function still takes requests for them.
+    pub email_offered: bool,
+    pub sms_offered: bool,
     /// Checks that calls to `/slack/interactions` come from Slack.
     pub slack_signing_secret: Option<String>,
     /// Signs approval links.
@@ -215,7 +220,9 @@ pub enum Timers {
     Delayed,
     /// An outside scheduler (AWS). The outbox still records the order to set or clear
     /// them in the transition's own transaction, so a crash after commit loses none.
-    External(Arc<dyn Scheduler>),
+    /// `None` in the functions that only write those orders: the outbox's consumer
+    /// carries them out.
+    External(Option<Arc<dyn Scheduler>>),
 }
 
 #[derive(Debug, thiserror::Error)]

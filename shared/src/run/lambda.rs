@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use aws_config::SdkConfig;
 use lambda_runtime::{LambdaEvent, service_fn};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -14,7 +15,7 @@ use crate::adapters::aws::push::ApiGatewayPusher;
 use crate::adapters::aws::relay::{SqsDeadLetters, SqsRelay};
 use crate::adapters::aws::secrets;
 use crate::adapters::aws::sms::SnsSms;
-use crate::adapters::aws::timers::AwsTimers;
+use crate::adapters::aws::timers::{AwsTimers, AwsTimersConfig};
 use crate::adapters::changes::BroadcastFeed;
 use crate::adapters::clock::SystemClock;
 use crate::adapters::http_sender::HttpSender;
@@ -25,7 +26,7 @@ use crate::app::outbox::OutboxRelay;
 use crate::app::outbox::{JobRunner, RunnerConfig};
 use crate::app::{App, Ports, Timers};
 use crate::domain::TaskKind;
-use crate::ports::DeadLetters;
+use crate::ports::{Clock, DeadLetters, EmailSender, Pusher, Scheduler, SmsSender};
 use crate::run::config::{ChannelsConfig, ConfigError, Database, LambdaConfig, SlackConfig};
 use crate::run::handlers::{HandlerError, relay_quietly};
 
@@ -37,6 +38,54 @@ pub enum StartError {
     Credentials(String),
     #[error("database")]
     Store(#[from] crate::ports::StoreError),
+}
+
+/// The AWS services a function calls besides its store, its queues and Secrets
+/// Manager. Each binary's main names its own (`Calls::NONE.scheduler().pushes()`): an
+/// adapter no main names is never built, so the linker leaves its SDK client out of
+/// that function's binary, and a function links only the SDKs it calls.
+#[derive(Clone, Copy)]
+pub struct Calls {
+    scheduler: Option<fn(&SdkConfig, AwsTimersConfig, Arc<dyn Clock>) -> Arc<dyn Scheduler>>,
+    email: Option<fn(&SdkConfig, &str, Option<String>) -> Arc<dyn EmailSender>>,
+    sms: Option<fn(&SdkConfig) -> Arc<dyn SmsSender>>,
+    pusher: Option<fn(&SdkConfig, &str) -> Arc<dyn Pusher>>,
+}
+
+impl Calls {
+    /// Only the store, the queues and Secrets Manager. Timers are still ordered (the
+    /// orders go through the outbox to webhook-fanout, which sets them).
+    pub const NONE: Calls = Calls {
+        scheduler: None,
+        email: None,
+        sms: None,
+        pusher: None,
+    };
+
+    /// EventBridge Scheduler (and the SQS delay queue): sets and clears timers.
+    pub const fn scheduler(self) -> Self {
+        Calls {
+            scheduler: Some(|sdk, config, clock| Arc::new(AwsTimers::new(sdk, config, clock))),
+            ..self
+        }
+    }
+
+    /// SES and SNS: email and text messages to approvers, when configured.
+    pub const fn email_and_sms(self) -> Self {
+        Calls {
+            email: Some(|sdk, from, set| Arc::new(SesEmail::new(sdk, from, set))),
+            sms: Some(|sdk| Arc::new(SnsSms::new(sdk))),
+            ..self
+        }
+    }
+
+    /// API Gateway's management API: pushes to the live stream's WebSocket connections.
+    pub const fn pushes(self) -> Self {
+        Calls {
+            pusher: Some(|sdk, endpoint| Arc::new(ApiGatewayPusher::new(sdk, endpoint))),
+            ..self
+        }
+    }
 }
 
 /// What a function container holds between invocations.
@@ -54,22 +103,23 @@ pub struct Lambda {
 /// `AWS_LAMBDA_LOG_FORMAT`), then everything built from the environment. A bad setting
 /// is logged with the variable's name and ends the start, which Lambda reports as an
 /// init error.
-pub async fn start() -> Result<Lambda, StartError> {
+pub async fn start(calls: Calls) -> Result<Lambda, StartError> {
     crate::telemetry::init(|k| std::env::var(k).ok());
-    Lambda::from_env().await.inspect_err(|e| {
+    Lambda::from_env(calls).await.inspect_err(|e| {
         tracing::error!(error = %crate::telemetry::error_chain(e), "the function cannot start");
     })
 }
 
 /// A function's whole life: the cold start, then `handle` on every event.
 pub async fn serve<E, R>(
+    calls: Calls,
     handle: impl AsyncFn(&Lambda, E) -> Result<R, HandlerError>,
 ) -> Result<(), lambda_runtime::Error>
 where
     E: DeserializeOwned,
     R: Serialize,
 {
-    let lambda = start().await?;
+    let lambda = start(calls).await?;
     let (lambda, handle) = (&lambda, &handle);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
         handle(lambda, event.payload)
@@ -83,13 +133,14 @@ where
 /// outbox (a message's webhooks, an escalation's timers, an executor's report) is
 /// relayed before the invocation returns, since nothing runs after.
 pub async fn serve_relaying<E, R>(
+    calls: Calls,
     handle: impl AsyncFn(&Lambda, E) -> Result<R, HandlerError>,
 ) -> Result<(), lambda_runtime::Error>
 where
     E: DeserializeOwned,
     R: Serialize,
 {
-    serve(async |lambda: &Lambda, event: E| {
+    serve(calls, async |lambda: &Lambda, event: E| {
         let answer = handle(lambda, event).await;
         relay_quietly(&lambda.relay).await;
         answer
@@ -100,32 +151,34 @@ where
 /// The HTTP functions' life: the cold start, then `router` (which relays after each
 /// change itself) serves every request.
 pub async fn serve_http(
+    calls: Calls,
     router: impl FnOnce(Lambda) -> axum::Router,
 ) -> Result<(), lambda_runtime::Error> {
-    let lambda = start().await?;
+    let lambda = start(calls).await?;
     lambda_http::run(router(lambda)).await
 }
 
 impl Lambda {
-    /// Builds everything from the environment. Nothing is migrated here: the migrate
-    /// function does it once per deploy (`handlers::migrate`); a DynamoDB table is made
-    /// if missing.
-    pub async fn from_env() -> Result<Self, StartError> {
+    /// Builds everything from the environment. Nothing is migrated or made here: the
+    /// migrate function migrates PostgreSQL once per deploy (`handlers::migrate`), and
+    /// the template makes the DynamoDB table.
+    pub async fn from_env(calls: Calls) -> Result<Self, StartError> {
         let config = LambdaConfig::from_env()?;
-        let sdk = crate::adapters::aws::config_loader().load().await;
-        Self::compose(&config, &sdk).await
+        let sdk = crate::adapters::sdk::lambda_config(|k| std::env::var(k).ok());
+        Self::compose(calls, &config, &sdk).await
     }
 
     pub async fn compose(
+        calls: Calls,
         config: &LambdaConfig,
-        sdk: &aws_config::SdkConfig,
+        sdk: &SdkConfig,
     ) -> Result<Self, StartError> {
         // A cold start waits on the store and on Secrets Manager: at the same time.
         let stores = async {
             let url = database_url(&config.database, sdk).await?;
             let url = url.expose_secret();
             Ok::<_, StartError>(if url.starts_with(crate::adapters::DYNAMODB_SCHEME) {
-                dynamodb::connect_with(sdk, url).await?
+                dynamodb::open(sdk, url)?
             } else {
                 sql::connect_postgres(url, config.common.max_connections).await?
             })
@@ -138,7 +191,7 @@ impl Lambda {
         let (stores, audit_key, channels) = tokio::try_join!(
             stores,
             audit_key,
-            channels(&config.channels, &config.common.slack, sdk)
+            channels(calls, &config.channels, &config.common.slack, sdk)
         )?;
         let clock = Arc::new(SystemClock);
         let app = App::new(Ports {
@@ -149,17 +202,21 @@ impl Lambda {
             clock: clock.clone(),
             ids: Arc::new(UuidIds),
             changes: Arc::new(BroadcastFeed::new()),
-            timers: Timers::External(Arc::new(AwsTimers::new(sdk, config.timers.clone(), clock))),
+            timers: Timers::External(
+                calls
+                    .scheduler
+                    .map(|make| make(sdk, config.timers.clone(), clock)),
+            ),
             sender: Arc::new(HttpSender::new(config.common.webhooks_allow_private)),
             completions: config
                 .common
                 .ai
                 .completions()
                 .unwrap_or_else(|| Arc::new(crate::adapters::chat::StandInChat)),
-            pusher: config
-                .websocket_endpoint
-                .as_deref()
-                .map(|e| Arc::new(ApiGatewayPusher::new(sdk, e)) as Arc<dyn crate::ports::Pusher>),
+            pusher: calls
+                .pusher
+                .zip(config.websocket_endpoint.as_deref())
+                .map(|(make, endpoint)| make(sdk, endpoint)),
             channels,
             audit_key: Arc::from(audit_key.into_bytes()),
         });
@@ -192,7 +249,7 @@ impl Lambda {
 /// The database's URL: as configured, or made from the secret with its credentials.
 pub async fn database_url(
     database: &Database,
-    sdk: &aws_config::SdkConfig,
+    sdk: &SdkConfig,
 ) -> Result<SecretString, StartError> {
     Ok(match database {
         Database::Url(u) => u.clone(),
@@ -205,9 +262,10 @@ pub async fn database_url(
 
 /// The channels the configuration turns on; secrets are read once per container.
 async fn channels(
+    calls: Calls,
     c: &ChannelsConfig,
     slack: &SlackConfig,
-    sdk: &aws_config::SdkConfig,
+    sdk: &SdkConfig,
 ) -> Result<Channels, StartError> {
     let link_key = async {
         secrets::secret_text(sdk, &c.link_secret_arn)
@@ -234,13 +292,13 @@ async fn channels(
     }
     Ok(Channels {
         slack: super::slack_api(&slack),
-        email: c.email_from.as_deref().map(|from| {
-            Arc::new(SesEmail::new(sdk, from, c.ses_configuration_set.clone()))
-                as Arc<dyn crate::ports::EmailSender>
-        }),
-        sms: c
-            .sms_enabled
-            .then(|| Arc::new(SnsSms::new(sdk)) as Arc<dyn crate::ports::SmsSender>),
+        email: calls
+            .email
+            .zip(c.email_from.as_deref())
+            .map(|(make, from)| make(sdk, from, c.ses_configuration_set.clone())),
+        sms: calls.sms.filter(|_| c.sms_enabled).map(|make| make(sdk)),
+        email_offered: c.email_from.is_some(),
+        sms_offered: c.sms_enabled,
         slack_signing_secret: slack.signing_secret.map(|s| s.expose_secret().to_owned()),
         link_secret: Arc::from(link_key.into_bytes()),
         public_url: c.public_url.clone().unwrap_or_default(),

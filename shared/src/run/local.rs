@@ -56,6 +56,8 @@ fn mailbox_channels(clock: Arc<dyn Clock>) -> Channels {
         slack: Some(mailbox.clone()),
         email: Some(mailbox.clone()),
         sms: Some(mailbox.clone()),
+        email_offered: true,
+        sms_offered: true,
         slack_signing_secret: None,
         link_secret: Arc::from(&secret[..]),
         public_url: "http://127.0.0.1:8080".into(),

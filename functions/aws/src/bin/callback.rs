@@ -1,9 +1,10 @@
 //! The callback function, behind its Lambda function URL: Slack's interactivity calls
 //! (buttons, the modal) and the approval-link pages of emails and text messages.
 
-use greenlight::run::{handlers::api, lambda};
+use greenlight::run::handlers::api;
+use greenlight::run::lambda::{self, Calls};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda::serve_http(|l| api::callback_router(l.app, l.relay)).await
+    lambda::serve_http(Calls::NONE, |l| api::callback_router(l.app, l.relay)).await
 }

@@ -3,11 +3,12 @@
 //! the table stream's consumer, which hands each job written to its queue. The
 //! workflow-steps function runs this binary too, on the steps queue.
 
-use greenlight::run::{handlers::outbox, lambda};
+use greenlight::run::handlers::outbox;
+use greenlight::run::lambda::{self, Calls};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda::serve_relaying(async |l, event| {
+    lambda::serve_relaying(Calls::NONE.scheduler().pushes(), async |l, event| {
         outbox::handle_event(&l.relay, &l.runner, event, l.dead_letters.as_deref()).await
     })
     .await

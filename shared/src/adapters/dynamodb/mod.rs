@@ -91,25 +91,36 @@ pub async fn connect(url: &str) -> Result<Stores, StoreError> {
     connect_with(&super::sdk::config_loader().load().await, url).await
 }
 
-/// `connect`, on an SDK configuration already loaded (a Lambda container's).
+/// `connect`, on an SDK configuration already loaded.
 pub async fn connect_with(sdk: &aws_config::SdkConfig, url: &str) -> Result<Stores, StoreError> {
-    let at = TableUrl::parse(url)?;
-    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
-    if let Some(region) = at.region {
-        config = config.region(aws_sdk_dynamodb::config::Region::new(region));
-    }
-    if let Some(endpoint) = at.endpoint {
-        config = config.endpoint_url(endpoint);
-    }
-    let store = DynamoStore {
-        client: Client::from_conf(config.build()),
-        table: at.table,
-    };
+    let store = DynamoStore::at(sdk, url)?;
     store.ensure_table().await?;
     Ok(store.into_stores())
 }
 
+/// Opens a table someone else makes (on AWS, the template): no call at all, so a
+/// Lambda cold start does not wait on `DescribeTable`. A missing table fails the first
+/// call that needs it.
+pub fn open(sdk: &aws_config::SdkConfig, url: &str) -> Result<Stores, StoreError> {
+    Ok(DynamoStore::at(sdk, url)?.into_stores())
+}
+
 impl DynamoStore {
+    fn at(sdk: &aws_config::SdkConfig, url: &str) -> Result<Self, StoreError> {
+        let at = TableUrl::parse(url)?;
+        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+        if let Some(region) = at.region {
+            config = config.region(aws_sdk_dynamodb::config::Region::new(region));
+        }
+        if let Some(endpoint) = at.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        Ok(DynamoStore {
+            client: Client::from_conf(config.build()),
+            table: at.table,
+        })
+    }
+
     pub fn into_stores(self) -> Stores {
         Stores::all_in(self)
     }

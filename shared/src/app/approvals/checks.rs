@@ -32,8 +32,8 @@ impl Approvals<'_> {
             for (i, approver) in list.iter().enumerate() {
                 let configured = match approver.channel {
                     Channel::Slack => self.channels.slack.is_some(),
-                    Channel::Email => self.channels.email.is_some(),
-                    Channel::Sms => self.channels.sms.is_some(),
+                    Channel::Email => self.channels.email_offered,
+                    Channel::Sms => self.channels.sms_offered,
                     Channel::Web => true,
                 };
                 if !configured {

@@ -40,7 +40,7 @@ impl Approvals<'_> {
         match (ran, &self.timers) {
             (Ok(a), _) => Ok(TimerOutcome::Applied { status: a.status }),
             (Err(AppError::Conflict { .. }), _) => Ok(TimerOutcome::Stale),
-            (Err(AppError::NotDue(at)), Timers::External(scheduler)) => {
+            (Err(AppError::NotDue(at)), Timers::External(Some(scheduler))) => {
                 scheduler
                     .set(&TimerFired {
                         due_at: at,
@@ -49,7 +49,7 @@ impl Approvals<'_> {
                     .await?;
                 Ok(TimerOutcome::SetAgain { at })
             }
-            (Err(AppError::NotDue(at)), Timers::Delayed) => Ok(TimerOutcome::NotBefore { at }),
+            (Err(AppError::NotDue(at)), _) => Ok(TimerOutcome::NotBefore { at }),
             (Err(e), _) => Err(e),
         }
     }

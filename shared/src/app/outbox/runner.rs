@@ -217,8 +217,8 @@ impl JobRunner {
         F: FnOnce(Arc<dyn Scheduler>) -> Fut,
         Fut: Future<Output = Result<(), SchedulerError>>,
     {
-        let Timers::External(scheduler) = &self.app.timers else {
-            return Outcome::Permanent("no outside scheduler is configured".into());
+        let Timers::External(Some(scheduler)) = &self.app.timers else {
+            return Outcome::Permanent("this process has no outside scheduler".into());
         };
         match call(scheduler.clone()).await {
             Ok(()) => Outcome::Done,

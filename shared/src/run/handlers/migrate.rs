@@ -71,7 +71,7 @@ pub enum MigrateError {
 /// CloudFormation, which would otherwise wait an hour for it.
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init(|k| std::env::var(k).ok());
-    let sdk = crate::adapters::aws::config_loader().load().await;
+    let sdk = crate::adapters::sdk::lambda_config(|k| std::env::var(k).ok());
     let http = reqwest::Client::new();
     let (sdk, http) = (&sdk, &http);
     lambda_runtime::run(service_fn(
