@@ -37,7 +37,7 @@ const PASSWORD: &str = "correct-horse-battery";
 async fn the_dashboard_works_in_a_real_browser() {
     let app = spawn_app(Backend::Sqlite).await;
     let base = app.base.clone();
-    browse(&app, &base, "local").await;
+    browse(&app, &base, "local", &[]).await;
     app.shutdown().await;
 }
 
@@ -70,6 +70,7 @@ async fn the_dashboard_on_aws_follows_the_websocket_api_in_a_real_browser() {
             "/live/@connections/{id}",
             axum::routing::post(post_to_connection),
         )
+        .route("/test/drop-sockets", axum::routing::post(drop_sockets))
         .with_state(gateway.clone());
     tokio::spawn(async move { axum::serve(gateway_listener, routes).await });
 
@@ -89,17 +90,20 @@ async fn the_dashboard_on_aws_follows_the_websocket_api_in_a_real_browser() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    browse(&app, &base, "aws").await;
-    // Each live page connected through the stand-in (the approval page and the run's,
-    // at least), and the decisions reached them as pushes.
-    assert!(gateway.connected.load(Ordering::SeqCst) >= 2);
+    let drop = format!("http://{gateway_at}/test/drop-sockets");
+    browse(&app, &base, "aws", &[("GL_DROP_SOCKETS", drop)]).await;
+    // Each live page connected through the stand-in (the approval page twice, for the
+    // dropped socket, and the run's, at least), and the decisions reached them as
+    // pushes.
+    assert!(gateway.connected.load(Ordering::SeqCst) >= 3);
     assert!(gateway.pushed.load(Ordering::SeqCst) >= 2);
     app.shutdown().await;
 }
 
-/// Runs `dashboard.mjs` against the dashboard at `base`, served from `app`, and checks
-/// what the browser did is what the server recorded.
-async fn browse(app: &TestApp, base: &str, case: &str) {
+/// Runs `dashboard.mjs` against the dashboard at `base`, served from `app`, with the
+/// script's optional `extra` settings, and checks what the browser did is what the
+/// server recorded.
+async fn browse(app: &TestApp, base: &str, case: &str, extra: &[(&str, String)]) {
     let chromium =
         std::env::var("GREENLIGHT_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
@@ -166,12 +170,17 @@ async fn browse(app: &TestApp, base: &str, case: &str) {
         ("GL_SCREENSHOTS", shots.display().to_string()),
         ("GL_CHROMIUM", chromium),
     ];
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
     let script = dir.clone();
     let mut browsing = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg("dashboard.mjs")
             .current_dir(script)
             .envs(envs)
+            .envs(extra)
             .output()
             .expect("node runs")
     });
@@ -230,8 +239,9 @@ impl Relay for RunAtOnce {
 }
 
 /// API Gateway's WebSocket API, on loopback: a browser's socket is accepted when the
-/// realtime function's `$connect` says so, and the management API's posts to a
-/// connection go down its socket.
+/// realtime function's `$connect` says so, the management API's posts to a connection
+/// go down its socket, and `/test/drop-sockets` ends every socket, as API Gateway does
+/// after ten idle minutes or two hours.
 #[derive(Clone)]
 struct Gateway {
     app: App,
@@ -275,11 +285,18 @@ async fn relay_to(
     let (mut down, mut up) = socket.split();
     loop {
         tokio::select! {
-            Some(message) = pushes.recv() => {
-                if down.send(Message::Text(message.into())).await.is_err() {
+            push = pushes.recv() => match push {
+                Some(message) => {
+                    if down.send(Message::Text(message.into())).await.is_err() {
+                        break;
+                    }
+                }
+                // Dropped by the gateway.
+                None => {
+                    let _ = down.send(Message::Close(None)).await;
                     break;
                 }
-            }
+            },
             incoming = up.next() => match incoming {
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(_)) => {}
@@ -288,6 +305,11 @@ async fn relay_to(
     }
     g.sockets.lock().unwrap().remove(&id);
     realtime::handle(&g.app, ws_event("$disconnect", &id, json!({}), json!({}))).await;
+}
+
+async fn drop_sockets(State(g): State<Gateway>) -> StatusCode {
+    g.sockets.lock().unwrap().clear();
+    StatusCode::OK
 }
 
 async fn post_to_connection(
