@@ -11,10 +11,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use greenlight::adapters::aws::push::ApiGatewayPusher;
-use greenlight::ports::{Clock, Pusher};
-use greenlight::run::handlers::realtime;
 use greenlight::domain::Role;
 use greenlight::domain::protocol::ticket;
+use greenlight::ports::{Clock, Pusher};
+use greenlight::run::handlers::realtime;
 use greenlight_tests::aws::ws_event;
 use greenlight_tests::{
     Backend, TestApp, approval_body, aws, greenlight, on_both_stores, on_every_store,
@@ -433,7 +433,12 @@ async fn dashboard_people_open_the_stream_with_their_sessions_tickets(backend: B
         posts
             .iter()
             .filter(|(id, _)| id == c)
-            .map(|(_, b)| serde_json::from_str::<Value>(b).unwrap()["type"].as_str().unwrap().to_owned())
+            .map(|(_, b)| {
+                serde_json::from_str::<Value>(b).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect()
     };
     assert_eq!(types("c-ada"), ["approval.created", "approval.approved"]);

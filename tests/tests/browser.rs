@@ -54,10 +54,8 @@ async fn the_dashboard_on_aws_follows_the_websocket_api_in_a_real_browser() {
         &sdk,
         &format!("http://{gateway_at}/live"),
     ));
-    let app = spawn_app_configured(Backend::Sqlite, move |ports, _| {
-        ports.pusher = Some(pusher)
-    })
-    .await;
+    let app =
+        spawn_app_configured(Backend::Sqlite, move |ports, _| ports.pusher = Some(pusher)).await;
     let gateway = Gateway {
         app: app.app.clone(),
         sockets: Arc::default(),

@@ -183,7 +183,16 @@ pub(super) async fn decide(
             "Nothing changed: {}.",
             render::outcome(&current).unwrap_or_else(|| "the request changed; look again".into())
         ));
-        return render_approval(&app, &account, &live, &current, shown, StatusCode::CONFLICT, false).await;
+        return render_approval(
+            &app,
+            &account,
+            &live,
+            &current,
+            shown,
+            StatusCode::CONFLICT,
+            false,
+        )
+        .await;
     }
     match app.messages().decide_as(&account, &id, &answer).await {
         Ok(_) => Redirect::to(&format!("/dashboard/approvals/{id}")).into_response(),
@@ -219,7 +228,16 @@ pub(super) async fn decide(
                 render::outcome(&current).unwrap_or(message)
             ));
             shown.inputs.clear();
-            render_approval(&app, &account, &live, &current, shown, StatusCode::CONFLICT, false).await
+            render_approval(
+                &app,
+                &account,
+                &live,
+                &current,
+                shown,
+                StatusCode::CONFLICT,
+                false,
+            )
+            .await
         }
         Err(e) => failure(e),
     }
