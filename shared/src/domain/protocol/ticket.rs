@@ -1,8 +1,9 @@
 //! Live stream tickets: a signed grant, good for a minute, to open the stream's
-//! WebSocket as one API key or one of the dashboard's people. Browsers cannot set headers on a WebSocket, and API
-//! Gateway logs the query string: a ticket in it is worth one minute of reading one
-//! tenant's events, never the key. A `signed` grant under the deployment's link secret,
-//! tagged so that no approval link ever checks as a ticket; nothing is stored.
+//! WebSocket as one API key or one of the dashboard's people. Browsers cannot set
+//! headers on a WebSocket, and API Gateway logs the query string: a ticket in it is
+//! worth one minute of reading one tenant's events, never the key or the session. A
+//! `signed` grant under the deployment's link secret, tagged so that no approval link
+//! ever checks as a ticket; nothing is stored.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -145,7 +145,8 @@ pub(super) async fn approval_page(
                 feedback: String::new(),
                 message: None,
             };
-            render_approval(&app, &account, &live, &a, shown, StatusCode::OK, q.partial.is_some()).await
+            let partial = q.partial.is_some();
+            render_approval(&app, &account, &live, &a, shown, StatusCode::OK, partial).await
         }
         Err(AppError::NotFound(_)) => (
             StatusCode::NOT_FOUND,
