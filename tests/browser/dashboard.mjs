@@ -3,7 +3,8 @@
 //   GL_BASE, GL_EMAIL, GL_PASSWORD, GL_API_KEY (an admin key), GL_FIRST (a request to
 //   approve with changes), GL_SECOND (a request decided through the API, on behalf of
 //   its approver ops@example.com, while its page is open),
-//   GL_SCREENSHOTS (a folder), GL_CHROMIUM (the browser's path).
+//   GL_SCREENSHOTS (a folder), GL_CHROMIUM (the browser's path), and on the WebSocket
+//   API GL_DROP_SOCKETS (a URL that ends every open socket when posted to).
 // Exits non-zero, with the reason, on the first expectation that does not hold.
 import { chromium } from "playwright-core";
 
@@ -69,6 +70,15 @@ try {
   await page.goto(`${base}/dashboard/approvals/${env("GL_SECOND")}`);
   await page.waitForFunction(() => document.body.dataset.live === "open");
   await page.evaluate(() => { window.__sameDocument = true; });
+  // On the WebSocket API, whose sockets end after ten idle minutes or two hours at
+  // most, the page connects again with a fresh ticket and goes on following.
+  const drop = process.env.GL_DROP_SOCKETS;
+  if (drop) {
+    const dropped = await fetch(drop, { method: "POST" });
+    expect(dropped.status === 200, `the sockets dropped, got ${dropped.status}`);
+    await page.waitForFunction(() => document.body.dataset.live === "closed");
+    await page.waitForFunction(() => document.body.dataset.live === "open", null, { timeout: 10000 });
+  }
   const decided = await fetch(`${base}/v1/approvals/${env("GL_SECOND")}/decision`, {
     method: "POST",
     headers: { authorization: `Bearer ${env("GL_API_KEY")}`, "content-type": "application/json" },

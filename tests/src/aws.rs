@@ -330,3 +330,40 @@ fn attribute(v: &aws_sdk_dynamodbstreams::types::AttributeValue) -> serde_json::
         other => panic!("an attribute the store does not write: {other:?}"),
     }
 }
+
+/// The event API Gateway hands the realtime function for a WebSocket route.
+pub fn ws_event(
+    route: &str,
+    connection_id: &str,
+    headers: serde_json::Value,
+    query: serde_json::Value,
+) -> aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest {
+    let event_type = match route {
+        "$connect" => "CONNECT",
+        "$disconnect" => "DISCONNECT",
+        _ => "MESSAGE",
+    };
+    serde_json::from_value(serde_json::json!({
+        "headers": headers,
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {},
+        "isBase64Encoded": false,
+        "requestContext": {
+            "routeKey": route,
+            "eventType": event_type,
+            "extendedRequestId": "Ab1CdEFGoAMFXyQ=",
+            "requestTime": "01/Jan/2026:12:00:00 +0000",
+            "messageDirection": "IN",
+            "stage": "live",
+            "connectedAt": 1767268800000_i64,
+            "requestTimeEpoch": 1767268800000_i64,
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": "agent/1.0"},
+            "requestId": "Ab1CdEFGoAMFXyQ=",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "connectionId": connection_id,
+            "apiId": "abc123"
+        }
+    }))
+    .expect("a WebSocket event")
+}

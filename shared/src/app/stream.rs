@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AppError, Caller};
-use crate::domain::protocol::ticket::{self, StreamTicket};
+use super::{Account, AppError, Caller};
+use crate::domain::protocol::ticket::{self, Holder, StreamTicket};
 use crate::domain::{Event, StreamConnection, StreamFilter, limits};
 use crate::ports::PushError;
 
-/// A ticket to open the live stream's WebSocket (`POST /v1/stream/ticket`).
+/// A ticket to open the live stream's WebSocket (`POST /v1/stream/ticket`, and the
+/// dashboard's own for its pages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
     pub ticket: String,
@@ -23,9 +24,21 @@ crate::app::feature_view!(
 impl Stream<'_> {
     /// A ticket for `caller`'s key, good for `ticket::TICKET_SECONDS`.
     pub fn ticket(&self, caller: &Caller) -> Ticket {
+        self.issue(&caller.tenant_id, Holder::Key(caller.key_id.clone()))
+    }
+
+    /// A ticket for a signed-in person, for the dashboard's pages on AWS.
+    pub fn person_ticket(&self, account: &Account) -> Ticket {
+        self.issue(
+            &account.user.tenant_id,
+            Holder::Person(account.user.id.clone()),
+        )
+    }
+
+    fn issue(&self, tenant_id: &str, holder: Holder) -> Ticket {
         let grant = StreamTicket {
-            tenant_id: caller.tenant_id.clone(),
-            key_id: caller.key_id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            holder,
             expires_at: limits::after(self.clock.now(), ticket::TICKET_SECONDS),
         };
         Ticket {
@@ -34,16 +47,30 @@ impl Stream<'_> {
         }
     }
 
-    /// The caller a ticket stands for, while it is fresh and its key not revoked.
+    /// The caller a ticket stands for, while it is fresh and its key not revoked, or
+    /// its person still has an account (with the role they have now).
     pub async fn redeem(&self, token: &str) -> Result<Caller, AppError> {
         let grant = ticket::open(&self.channels.link_secret, token, self.clock.now())
             .ok_or(AppError::Unauthorized)?;
-        let keys = self.stores.tenants.api_keys(&grant.tenant_id).await?;
-        let key = keys
-            .into_iter()
-            .find(|k| k.id == grant.key_id && k.revoked_at.is_none())
-            .ok_or(AppError::Unauthorized)?;
-        Ok(Caller::of_key(key))
+        match grant.holder {
+            Holder::Key(key_id) => {
+                let keys = self.stores.tenants.api_keys(&grant.tenant_id).await?;
+                let key = keys
+                    .into_iter()
+                    .find(|k| k.id == key_id && k.revoked_at.is_none())
+                    .ok_or(AppError::Unauthorized)?;
+                Ok(Caller::of_key(key))
+            }
+            Holder::Person(user_id) => {
+                let user = self
+                    .stores
+                    .users
+                    .user(&grant.tenant_id, &user_id)
+                    .await?
+                    .ok_or(AppError::Unauthorized)?;
+                Ok(Caller::of_person(&user))
+            }
+        }
     }
 
     /// A WebSocket client connected with this key and filter.
@@ -54,8 +81,14 @@ impl Stream<'_> {
         filter: StreamFilter,
     ) -> Result<(), AppError> {
         // A connection's pushes are filtered by what it asked for, not by who it is, so
-        // only the roles that read every request of the tenant may open one.
-        caller.require_agent_side("open a WebSocket stream")?;
+        // only callers that read every request of the tenant may open one: agent and
+        // admin keys and the dashboard's people, not approver keys.
+        if !caller.reads_all {
+            return Err(AppError::Forbidden(format!(
+                "{} keys may not open a WebSocket stream: they read only the requests that name them",
+                caller.role.as_str()
+            )));
+        }
         let c = StreamConnection {
             connection_id: connection_id.to_owned(),
             tenant_id: caller.tenant_id.clone(),

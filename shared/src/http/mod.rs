@@ -15,6 +15,7 @@ use axum::response::Redirect;
 use axum::routing::get;
 
 use crate::app::App;
+pub use dashboard::LiveStream;
 pub use openapi::{ApiDoc, api_document};
 pub use problem::Problem;
 
@@ -24,9 +25,9 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The public API (`/v1/…`, `/healthz`, the OpenAPI document), the dashboard, Slack's
 /// interactivity endpoint and the approval-link pages: what the local server and the
-/// api function serve.
-pub fn router(app: App) -> Router {
-    finish(api_routes().merge(callbacks::routes()), app)
+/// api function serve. The dashboard's pages follow the live stream at `live`.
+pub fn router(app: App, live: LiveStream) -> Router {
+    finish(api_routes(live).merge(callbacks::routes()), app)
 }
 
 /// What the callback function serves at its function URL: Slack's interactivity
@@ -35,8 +36,8 @@ pub fn callback_router(app: App) -> Router {
     finish(callbacks::routes(), app)
 }
 
-fn api_routes() -> Router<App> {
-    dashboard::routes()
+fn api_routes(live: LiveStream) -> Router<App> {
+    dashboard::routes(live)
         .merge(api::routes())
         .route("/v1/openapi.json", get(openapi::document))
         // A newcomer who opens the server's address lands on the dashboard.

@@ -195,7 +195,7 @@ pub async fn start(
         }
         tasks.push(spawn_sweeper(app.clone(), stopped.clone()));
     }
-    let router = crate::http::router(app);
+    let router = crate::http::router(app, crate::http::LiveStream::ServerSentEvents);
     let mut until = stopped.clone();
     let mut deadline = stopped;
     tasks.push(tokio::spawn(async move {

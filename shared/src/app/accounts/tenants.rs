@@ -5,7 +5,7 @@ use super::Accounts;
 use crate::app::AppError;
 use crate::domain::policy::normalize;
 use crate::domain::{Actor, Approval, Event, KeyRole, Source};
-use crate::domain::{ApiKey, Tenant};
+use crate::domain::{ApiKey, Role, Tenant, User};
 use crate::ports::{IdKind, StoreError};
 
 /// The tenant the local server creates on first start.
@@ -55,6 +55,22 @@ impl Caller {
             reads_all: key.role != KeyRole::Approver,
             role: key.role,
             approver: key.approver,
+        }
+    }
+
+    /// Who a dashboard person is to the use-cases shared with the API (see
+    /// `Account::caller`).
+    pub fn of_person(user: &User) -> Caller {
+        let (role, approver) = match user.role {
+            Role::Admin => (KeyRole::Admin, None),
+            Role::Approver => (KeyRole::Approver, Some(user.email.clone())),
+        };
+        Caller {
+            tenant_id: user.tenant_id.clone(),
+            key_id: format!("user:{}", user.id),
+            role,
+            approver,
+            reads_all: true,
         }
     }
 

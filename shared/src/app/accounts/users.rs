@@ -11,7 +11,7 @@ use rand::RngCore;
 use super::Accounts;
 use super::tenants::hash_api_key as hash_token;
 use crate::app::{AppError, DEFAULT_TENANT};
-use crate::domain::{Invite, KeyRole, Role, Session, User};
+use crate::domain::{Invite, Role, Session, User};
 use crate::ports::{IdKind, StoreError};
 
 /// How long a sign-in lasts.
@@ -36,17 +36,7 @@ impl Account {
     /// person's role: an approver answers as their own identity, their email, and
     /// like everyone signed in reads the tenant's requests, not its webhooks or keys.
     pub fn caller(&self) -> super::Caller {
-        let (role, approver) = match self.user.role {
-            Role::Admin => (KeyRole::Admin, None),
-            Role::Approver => (KeyRole::Approver, Some(self.user.email.clone())),
-        };
-        super::Caller {
-            tenant_id: self.user.tenant_id.clone(),
-            key_id: format!("user:{}", self.user.id),
-            role,
-            approver,
-            reads_all: true,
-        }
+        super::Caller::of_person(&self.user)
     }
 }
 

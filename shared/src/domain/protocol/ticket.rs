@@ -1,8 +1,9 @@
 //! Live stream tickets: a signed grant, good for a minute, to open the stream's
-//! WebSocket as one API key. Browsers cannot set headers on a WebSocket, and API
-//! Gateway logs the query string: a ticket in it is worth one minute of reading one
-//! tenant's events, never the key. A `signed` grant under the deployment's link secret,
-//! tagged so that no approval link ever checks as a ticket; nothing is stored.
+//! WebSocket as one API key or one of the dashboard's people. Browsers cannot set
+//! headers on a WebSocket, and API Gateway logs the query string: a ticket in it is
+//! worth one minute of reading one tenant's events, never the key or the session. A
+//! `signed` grant under the deployment's link secret, tagged so that no approval link
+//! ever checks as a ticket; nothing is stored.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,9 +19,19 @@ const PURPOSE: &[u8] = b"greenlight stream ticket\n";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StreamTicket {
     pub tenant_id: String,
-    /// The key the ticket stands for: the stream opens only while that key is valid.
-    pub key_id: String,
+    /// Who the ticket stands for: the stream opens only while they still may read it.
+    pub holder: Holder,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Whom a ticket was issued to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Holder {
+    /// An API key, by id: valid while the key is not revoked.
+    Key(String),
+    /// A dashboard person, by user id: valid while they have an account.
+    Person(String),
 }
 
 /// The token for a ticket.
@@ -48,7 +59,7 @@ mod tests {
     fn ticket() -> StreamTicket {
         StreamTicket {
             tenant_id: "default".into(),
-            key_id: "key_1".into(),
+            holder: Holder::Key("key_1".into()),
             expires_at: "2026-01-01T12:01:00Z".parse().unwrap(),
         }
     }
@@ -68,6 +79,20 @@ mod tests {
             .map(|(p, s)| (p.to_owned(), s.to_owned()))
             .unwrap();
         assert_eq!(open(SECRET, &format!("{payload}.{signature}"), now), None);
+        // Nor does a key's signature carry over to a person of the same id.
+        let mut person = ticket();
+        person.holder = Holder::Person("key_1".into());
+        let (person_payload, _) = issue(SECRET, &person)
+            .split_once('.')
+            .map(|(p, s)| (p.to_owned(), s.to_owned()))
+            .unwrap();
+        let (_, key_signature) = token.split_once('.').unwrap();
+        assert_eq!(
+            open(SECRET, &format!("{person_payload}.{key_signature}"), now),
+            None
+        );
+        let person_token = issue(SECRET, &person);
+        assert_eq!(open(SECRET, &person_token, now), Some(person));
         // An approval link's signature, over the same bytes without the tag, is no ticket.
         let mut link = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
         link.update(payload.as_bytes());

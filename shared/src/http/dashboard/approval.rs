@@ -47,6 +47,7 @@ struct Shown {
 async fn render_approval(
     app: &App,
     account: &Account,
+    live: &LiveStream,
     a: &Approval,
     shown: Shown,
     status: StatusCode,
@@ -113,7 +114,7 @@ async fn render_approval(
         timeline, deliveries,
         chain_valid => verification.chain.valid, chain_events => events.len(),
         chain_broken_at => verification.chain.broken_at, chain_reason => verification.chain.reason,
-        stream_url => format!("/v1/stream?approvalId={}", encode(&a.id)),
+        live => live::context(live, Some(&a.id)),
         ..base(app, account, &a.spec.name)
     };
     let name = if partial {
@@ -131,6 +132,7 @@ pub(super) struct PartialQuery {
 
 pub(super) async fn approval_page(
     State(app): State<App>,
+    Extension(live): live::Live,
     Signed(account): Signed,
     Path(id): Path<String>,
     Query(q): Query<PartialQuery>,
@@ -143,7 +145,8 @@ pub(super) async fn approval_page(
                 feedback: String::new(),
                 message: None,
             };
-            render_approval(&app, &account, &a, shown, StatusCode::OK, q.partial.is_some()).await
+            let partial = q.partial.is_some();
+            render_approval(&app, &account, &live, &a, shown, StatusCode::OK, partial).await
         }
         Err(AppError::NotFound(_)) => (
             StatusCode::NOT_FOUND,
@@ -156,6 +159,7 @@ pub(super) async fn approval_page(
 
 pub(super) async fn decide(
     State(app): State<App>,
+    Extension(live): live::Live,
     Signed(account): Signed,
     Path(id): Path<String>,
     Form(form): Form<Fields>,
@@ -180,7 +184,16 @@ pub(super) async fn decide(
             "Nothing changed: {}.",
             render::outcome(&current).unwrap_or_else(|| "the request changed; look again".into())
         ));
-        return render_approval(&app, &account, &current, shown, StatusCode::CONFLICT, false).await;
+        return render_approval(
+            &app,
+            &account,
+            &live,
+            &current,
+            shown,
+            StatusCode::CONFLICT,
+            false,
+        )
+        .await;
     }
     match app.messages().decide_as(&account, &id, &answer).await {
         Ok(_) => Redirect::to(&format!("/dashboard/approvals/{id}")).into_response(),
@@ -189,6 +202,7 @@ pub(super) async fn decide(
             render_approval(
                 &app,
                 &account,
+                &live,
                 &current,
                 shown,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -201,6 +215,7 @@ pub(super) async fn decide(
             render_approval(
                 &app,
                 &account,
+                &live,
                 &current,
                 shown,
                 StatusCode::FORBIDDEN,
@@ -214,7 +229,16 @@ pub(super) async fn decide(
                 render::outcome(&current).unwrap_or(message)
             ));
             shown.inputs.clear();
-            render_approval(&app, &account, &current, shown, StatusCode::CONFLICT, false).await
+            render_approval(
+                &app,
+                &account,
+                &live,
+                &current,
+                shown,
+                StatusCode::CONFLICT,
+                false,
+            )
+            .await
         }
         Err(e) => failure(e),
     }

@@ -23,6 +23,7 @@ struct Row {
 
 pub(super) async fn inbox(
     State(app): State<App>,
+    Extension(live): live::Live,
     Signed(account): Signed,
     Query(q): Query<InboxQuery>,
 ) -> Response {
@@ -78,7 +79,7 @@ pub(super) async fn inbox(
         minijinja::context! {
             statuses, status => status.map_or("", |s| s.as_str()),
             agent => q.agent.unwrap_or_default(), action => q.action.unwrap_or_default(),
-            sort, stream_url => "/v1/stream",
+            sort, live => live::context(&live, None),
             ..ctx
         },
     )

@@ -1,15 +1,16 @@
 //! The web dashboard: server-rendered pages for approvers and admins, signed in with a
 //! session cookie; every form carries the session's CSRF token. Pages update live from
-//! the event stream (`/v1/stream`, which takes the session cookie for reading).
+//! the event stream: `/v1/stream`, which takes the session cookie for reading, or on AWS
+//! the WebSocket API with a ticket (`live.rs`).
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::{Form, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Serialize;
@@ -19,6 +20,7 @@ mod approval;
 mod dag;
 mod inbox;
 mod jobs;
+mod live;
 mod session;
 mod workflows;
 
@@ -52,7 +54,10 @@ const EVENT_TYPES: [&str; 16] = [
     "delivery.failed",
 ];
 
-pub fn routes() -> Router<App> {
+pub use live::LiveStream;
+
+/// The dashboard's pages, following the live stream at `live`.
+pub fn routes(live: LiveStream) -> Router<App> {
     Router::new()
         .route("/dashboard", get(inbox::inbox))
         .route(
@@ -85,6 +90,8 @@ pub fn routes() -> Router<App> {
             "/dashboard/outbox",
             get(|| async { Redirect::permanent("/dashboard/mailbox") }),
         )
+        .route(live::TICKET_PATH, post(live::ticket))
+        .layer(Extension(live))
 }
 
 /// The session token in a request's cookies.

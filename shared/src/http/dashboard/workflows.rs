@@ -258,6 +258,7 @@ pub(super) struct RunQuery {
 
 pub(super) async fn run(
     State(app): State<App>,
+    Extension(live): live::Live,
     Signed(account): Signed,
     Path(id): Path<String>,
     Query(q): Query<RunQuery>,
@@ -292,7 +293,7 @@ pub(super) async fn run(
         dag => drawing(&definition, Some(&run)),
         steps => run.steps.iter().map(step_view).collect::<Vec<_>>(),
         compensation, terminal => run.status.is_terminal(),
-        stream_url => format!("/v1/stream?approvalId={}", encode(&run.id)),
+        live => live::context(&live, Some(&run.id)),
         event_types => RUN_EVENT_TYPES,
         ..base(&app, &account, &format!("Run {}", run.id))
     };

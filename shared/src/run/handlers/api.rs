@@ -14,11 +14,16 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
 use crate::app::outbox::OutboxRelay;
-use crate::http::Problem;
+use crate::http::{LiveStream, Problem};
 
-/// `stream_url` is the WebSocket API's `wss://` URL, when the function knows it.
+/// `stream_url` is the WebSocket API's `wss://` URL, when the function knows it: the
+/// dashboard's pages follow it. Without it they try `/v1/stream`, are refused, and
+/// fall back to polling.
 pub fn router(app: App, relay: OutboxRelay, stream_url: Option<String>) -> Router {
-    crate::http::router(app)
+    let live = stream_url
+        .clone()
+        .map_or(LiveStream::ServerSentEvents, LiveStream::WebSocket);
+    crate::http::router(app, live)
         .layer(middleware::from_fn_with_state(relay, relay_after_changes))
         .layer(middleware::from_fn_with_state(stream_url, stream_elsewhere))
 }

@@ -3,9 +3,10 @@
 //! it. Messages go out from the fan-out (see `App::push_to_connections`).
 //!
 //! The caller is an API key in `Authorization: Bearer`, or, for browsers (which
-//! cannot set headers on a WebSocket), a ticket from `POST /v1/stream/ticket` in the
-//! `ticket` query parameter. A key in the query string is refused: API Gateway logs
-//! query strings, and a ticket there is worth a minute, a key for ever.
+//! cannot set headers on a WebSocket), a ticket in the `ticket` query parameter: from
+//! `POST /v1/stream/ticket` for a key, or from the dashboard for a signed-in person,
+//! whose pages follow the stream here. A key in the query string is refused: API
+//! Gateway logs query strings, and a ticket there is worth a minute, a key for ever.
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use serde_json::{Value, json};
@@ -57,7 +58,11 @@ pub async fn handle(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Value 
             let caller = match caller {
                 Ok(c) => c,
                 Err(AppError::Unauthorized) => {
-                    return answer(401, "unknown API key, or a ticket expired or not ours");
+                    return answer(
+                        401,
+                        "unknown API key, or a ticket expired, not ours, or of someone \
+                         who no longer signs in",
+                    );
                 }
                 Err(e) => return failed(e),
             };
