@@ -46,11 +46,18 @@ pub enum StartError {
 /// that function's binary, and a function links only the SDKs it calls.
 #[derive(Clone, Copy)]
 pub struct Calls {
-    scheduler: Option<fn(&SdkConfig, AwsTimersConfig, Arc<dyn Clock>) -> Arc<dyn Scheduler>>,
-    email: Option<fn(&SdkConfig, &str, Option<String>) -> Arc<dyn EmailSender>>,
-    sms: Option<fn(&SdkConfig) -> Arc<dyn SmsSender>>,
-    pusher: Option<fn(&SdkConfig, &str) -> Arc<dyn Pusher>>,
+    scheduler: Option<MakeScheduler>,
+    email: Option<MakeEmail>,
+    sms: Option<MakeSms>,
+    pusher: Option<MakePusher>,
 }
+
+type MakeScheduler = fn(&SdkConfig, AwsTimersConfig, Arc<dyn Clock>) -> Arc<dyn Scheduler>;
+/// From the sender's address and the SES configuration set.
+type MakeEmail = fn(&SdkConfig, &str, Option<String>) -> Arc<dyn EmailSender>;
+type MakeSms = fn(&SdkConfig) -> Arc<dyn SmsSender>;
+/// From the WebSocket API's management endpoint.
+type MakePusher = fn(&SdkConfig, &str) -> Arc<dyn Pusher>;
 
 impl Calls {
     /// Only the store, the queues and Secrets Manager. Timers are still ordered (the
