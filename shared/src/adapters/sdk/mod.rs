@@ -1,15 +1,13 @@
 //! The AWS SDK's configuration, shared by the DynamoDB store and the AWS adapters.
 
+mod http;
+
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_types::sdk_config::{SharedCredentialsProvider, SharedHttpClient};
 
-/// Greenlight's one HTTP client for the SDK: rustls on ring.
 fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    SharedHttpClient::new(http::ReqwestHttpClient::default())
 }
 
 /// The SDK's whole configuration chain (profiles, SSO, STS, IMDS, …), for the local
