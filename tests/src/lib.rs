@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use greenlight::adapters::clock::ManualClock;
 use greenlight::adapters::ids::UuidIds;
 use greenlight::adapters::sql;
-use greenlight::app::outbox::{JobRunner, RunnerConfig};
+use greenlight::app::outbox::{JobRunner, RunnerConfig, Tasks};
 use greenlight::app::{App, NewKey, Ports, Stores, Timers};
 use greenlight::domain::{KeyRole, Lane, Limits, TaskKind};
 use greenlight::ports::Clock;
@@ -217,7 +217,7 @@ pub async fn spawn_app_configured(
         backend,
         db_url,
         http: reqwest::Client::new(),
-        runner: JobRunner::new(app.clone(), RunnerConfig::default()),
+        runner: JobRunner::new(app.clone(), RunnerConfig::default(), Tasks::ALL),
         app,
         stores,
         clock,

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use greenlight::adapters::aws::push::ApiGatewayPusher;
 use greenlight::app::App;
-use greenlight::app::outbox::{JobRunner, OutboxRelay, RunnerConfig};
+use greenlight::app::outbox::{JobRunner, OutboxRelay, RunnerConfig, Tasks};
 use greenlight::ports::{Relay, RelayError, Relayed};
 use greenlight::run::handlers::{api, realtime};
 use greenlight_tests::aws::ws_event;
@@ -77,6 +77,7 @@ async fn the_dashboard_on_aws_follows_the_websocket_api_in_a_real_browser() {
         Arc::new(RunAtOnce(JobRunner::new(
             app.app.clone(),
             RunnerConfig::default(),
+            Tasks::ALL,
         ))),
     );
     let router = api::router(

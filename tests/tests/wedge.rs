@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::Duration as Span;
 use greenlight::adapters::slack_api::SlackWebApi;
 use greenlight::app::accounts::DEFAULT_TENANT;
-use greenlight::app::outbox::{JobRunner, RunnerConfig};
+use greenlight::app::outbox::{JobRunner, RunnerConfig, Tasks};
 use greenlight::domain::{DeliveryRef, Lane, Task, Tenant};
 use greenlight::ports::{Answer, JobStatus, NewJob, Post, SendFailure, WebhookSender};
 use greenlight_tests::slack::SlackServer;
@@ -231,6 +231,7 @@ async fn racing_sends_post_each_message_at_most_once(backend: Backend) {
                 batch,
                 ..RunnerConfig::default()
             },
+            Tasks::ALL,
         )
     };
     for round in 0..3 {

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use greenlight::adapters::ids::UuidIds;
 use greenlight::app::App;
-use greenlight::app::outbox::{JobRunner, RunnerConfig};
+use greenlight::app::outbox::{JobRunner, RunnerConfig, Tasks};
 use greenlight::domain::{StepRef, Task};
 use greenlight::ports::{Clock, NewJob};
 use greenlight::run::local;
@@ -246,7 +246,7 @@ async fn a_worker_that_dies_holding_a_step_loses_nothing(backend: Backend) {
         Arc::new(UuidIds),
         true,
     ));
-    JobRunner::new(restarted, RunnerConfig::default())
+    JobRunner::new(restarted, RunnerConfig::default(), Tasks::ALL)
         .drain()
         .await
         .unwrap();

@@ -214,6 +214,7 @@ fn binary(name: &str) -> PathBuf {
             "api" => env!("CARGO_BIN_EXE_api"),
             "timeout" => env!("CARGO_BIN_EXE_timeout"),
             "webhook-fanout" => env!("CARGO_BIN_EXE_webhook-fanout"),
+            "workflow-steps" => env!("CARGO_BIN_EXE_workflow-steps"),
             "sweeper" => env!("CARGO_BIN_EXE_sweeper"),
             "realtime" => env!("CARGO_BIN_EXE_realtime"),
             "callback" => env!("CARGO_BIN_EXE_callback"),
@@ -666,7 +667,7 @@ async fn every_function_answers(backend: Backend) {
             .is_empty()
     );
 
-    // workflow-steps (the webhook-fanout binary on the steps queue): a run started
+    // workflow-steps: a run started
     // through the api function relays its AI step to the steps queue, where it runs
     // (the stand-in answers without a key) and the run ends.
     let created = api
@@ -696,7 +697,7 @@ async fn every_function_answers(backend: Backend) {
         "GREENLIGHT_DEAD_LETTER_QUEUE_URL".into(),
         outbox_dlq.clone(),
     );
-    let mut workflow_steps = Function::start("webhook-fanout", &steps_env).await;
+    let mut workflow_steps = Function::start("workflow-steps", &steps_env).await;
     let ran = workflow_steps.invoke(step_jobs).await.unwrap();
     assert_eq!(ran, json!({"batchItemFailures": []}));
     let done = stores
@@ -728,7 +729,15 @@ async fn every_function_answers(backend: Backend) {
     println!("| function | binary | cold start | resident memory after the first event |");
     println!("|---|---|---|---|");
     for f in [
-        &api, &fanout, &timeout, &sweeper, &realtime, &callback, &delivery, &migrate,
+        &api,
+        &fanout,
+        &workflow_steps,
+        &timeout,
+        &sweeper,
+        &realtime,
+        &callback,
+        &delivery,
+        &migrate,
     ] {
         println!("{}", f.figures());
     }

@@ -23,7 +23,7 @@ use crate::adapters::ids::UuidIds;
 use crate::adapters::{dynamodb, sql};
 use crate::app::Channels;
 use crate::app::outbox::OutboxRelay;
-use crate::app::outbox::{JobRunner, RunnerConfig};
+use crate::app::outbox::{JobRunner, RunnerConfig, Tasks};
 use crate::app::{App, Ports, Timers};
 use crate::domain::TaskKind;
 use crate::ports::{Clock, DeadLetters, EmailSender, Pusher, Scheduler, SmsSender};
@@ -46,6 +46,7 @@ pub enum StartError {
 /// that function's binary, and a function links only the SDKs it calls.
 #[derive(Clone, Copy)]
 pub struct Calls {
+    tasks: Tasks,
     scheduler: Option<MakeScheduler>,
     email: Option<MakeEmail>,
     sms: Option<MakeSms>,
@@ -63,11 +64,17 @@ impl Calls {
     /// Only the store, the queues and Secrets Manager. Timers are still ordered (the
     /// orders go through the outbox to webhook-fanout, which sets them).
     pub const NONE: Calls = Calls {
+        tasks: Tasks::NONE,
         scheduler: None,
         email: None,
         sms: None,
         pusher: None,
     };
+
+    /// Runs the jobs of its queue: those `tasks`.
+    pub const fn runs(self, tasks: Tasks) -> Self {
+        Calls { tasks, ..self }
+    }
 
     /// EventBridge Scheduler (and the SQS delay queue): sets and clears timers.
     pub const fn scheduler(self) -> Self {
@@ -235,7 +242,7 @@ impl Lambda {
             queues = queues.route(TaskKind::is_step, url);
         }
         let relay = OutboxRelay::new(app.clone(), Arc::new(queues));
-        let runner = JobRunner::new(app.clone(), RunnerConfig::default());
+        let runner = JobRunner::new(app.clone(), RunnerConfig::default(), calls.tasks);
         let dead_letters = config
             .dead_letter_queue_url
             .as_deref()

@@ -15,7 +15,7 @@ use crate::adapters::chat::StandInChat;
 use crate::adapters::dev_mailbox::DevMailbox;
 use crate::adapters::http_sender::HttpSender;
 use crate::adapters::rate_memory::MemoryRateLimiter;
-use crate::app::outbox::{JobRunner, RunnerConfig};
+use crate::app::outbox::{JobRunner, RunnerConfig, Tasks};
 use crate::app::{App, Channels, Ports, Stores, Timers};
 use crate::domain::Lane;
 use crate::domain::Limits;
@@ -164,7 +164,7 @@ pub async fn start(
         };
         tasks.push(worker::spawn(
             app.clone(),
-            JobRunner::new(app.clone(), main),
+            JobRunner::new(app.clone(), main, Tasks::ALL),
             stopped.clone(),
         ));
         // Calls to outside receivers wait on them: they get workers of their own, so a
@@ -176,7 +176,7 @@ pub async fn start(
             };
             tasks.push(worker::spawn(
                 app.clone(),
-                JobRunner::new(app.clone(), sends),
+                JobRunner::new(app.clone(), sends, Tasks::ALL),
                 stopped.clone(),
             ));
         }
@@ -189,7 +189,7 @@ pub async fn start(
             };
             tasks.push(worker::spawn(
                 app.clone(),
-                JobRunner::new(app.clone(), steps),
+                JobRunner::new(app.clone(), steps, Tasks::ALL),
                 stopped.clone(),
             ));
         }

@@ -21,8 +21,11 @@ use aws_smithy_types::body::SdkBody;
 /// keeps its own connection pool.
 #[derive(Debug, Default)]
 pub struct ReqwestHttpClient {
-    connectors: Mutex<HashMap<(Option<Duration>, Option<Duration>), SharedHttpConnector>>,
+    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
 }
+
+/// Connect and read timeouts.
+type Timeouts = (Option<Duration>, Option<Duration>);
 
 impl HttpClient for ReqwestHttpClient {
     fn http_connector(

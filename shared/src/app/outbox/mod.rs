@@ -4,9 +4,11 @@
 
 mod relay;
 mod runner;
+mod tasks;
 
 pub use relay::{OutboxRelay, RELAY_LEASE};
 pub use runner::{JobRunner, RunnerConfig};
+pub use tasks::Tasks;
 
 use super::{Account, App, AppError};
 use crate::ports::Job;

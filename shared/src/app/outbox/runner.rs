@@ -4,13 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::{App, AppError, TimerOutcome, Timers};
+use super::Tasks;
+use crate::app::{App, AppError, Timers};
 use crate::domain::retry::Backoff;
-use crate::domain::{EventRef, Lane, Outcome, Task};
+use crate::domain::{EventRef, Lane, Outcome};
 use crate::ports::{IdKind, Job, Scheduler, SchedulerError};
 
 /// How a failed use-case settles its job.
-fn failed(e: AppError) -> Outcome {
+pub(super) fn failed(e: AppError) -> Outcome {
     match e {
         AppError::NotFound(what) => Outcome::Permanent(format!("{what} not found")),
         AppError::Scheduler(SchedulerError::Refused(why)) => Outcome::Permanent(why),
@@ -19,7 +20,7 @@ fn failed(e: AppError) -> Outcome {
 }
 
 /// A use-case that ends its task whenever it succeeds.
-fn done<T>(result: Result<T, AppError>) -> Outcome {
+pub(super) fn done<T>(result: Result<T, AppError>) -> Outcome {
     result.map_or_else(failed, |_| Outcome::Done)
 }
 
@@ -50,11 +51,12 @@ impl Default for RunnerConfig {
 pub struct JobRunner {
     app: App,
     config: RunnerConfig,
+    tasks: Tasks,
 }
 
 impl JobRunner {
-    pub fn new(app: App, config: RunnerConfig) -> Self {
-        Self { app, config }
+    pub fn new(app: App, config: RunnerConfig, tasks: Tasks) -> Self {
+        Self { app, config, tasks }
     }
 
     pub fn lane(&self) -> Lane {
@@ -166,45 +168,18 @@ impl JobRunner {
         }
     }
 
-    /// Runs one job's task against the feature it belongs to.
+    /// Runs one job's task against the feature it belongs to, if it is one of the
+    /// tasks this runner runs.
     pub(super) async fn run(&self, job: &Job) -> Outcome {
-        let task = match job.task() {
-            Ok(task) => task,
-            Err(e) => return Outcome::Permanent(e.to_string()),
-        };
-        let app = &self.app;
-        match task {
-            Task::Timer(timer) => match app.approvals().fire_timer(&timer).await {
-                Ok(TimerOutcome::NotBefore { at }) => Outcome::NotBefore(at),
-                Ok(_) => Outcome::Done,
-                Err(e) => failed(e),
-            },
-            Task::SetTimer(timer) => self.scheduled(|s| async move { s.set(&timer).await }).await,
-            Task::ClearTimers(timers) => {
-                self.scheduled(|s| async move { s.clear(&timers).await })
-                    .await
-            }
-            Task::FanOut(at) => done(self.fan_out_event(&at).await),
-            Task::SendWebhook(d) => app.webhooks().send(&d).await.unwrap_or_else(failed),
-            Task::PlanMessages(event) => done(app.messages().plan(&event).await),
-            Task::SendMessage(d) => app.messages().send(&d).await.unwrap_or_else(failed),
-            Task::UpdateMessage(d) => app.messages().update_slack(&d).await.unwrap_or_else(failed),
-            Task::RunStep(s) => app.workflows().run_step(&s).await.unwrap_or_else(failed),
-            Task::Compensate(s) => app.workflows().compensate(&s).await.unwrap_or_else(failed),
-            Task::ResumeRun(a) => app.workflows().resume(&a).await.unwrap_or_else(failed),
-            Task::CancelStepApproval(a) => app
-                .workflows()
-                .cancel_step_approval(&a)
-                .await
-                .unwrap_or_else(failed),
-            Task::FanOutRun(e) => app.workflows().fan_out(&e).await.unwrap_or_else(failed),
-            Task::AnswerSlack(a) => app.messages().answer_slack(&a).await.unwrap_or_else(failed),
+        match job.task() {
+            Ok(task) => (self.tasks.0)(self, task).await,
+            Err(e) => Outcome::Permanent(e.to_string()),
         }
     }
 
     /// An event goes to its webhook receivers and, on AWS, to the live stream's
     /// connections; both are idempotent enough to run again after a failure.
-    async fn fan_out_event(&self, at: &EventRef) -> Result<(), AppError> {
+    pub(super) async fn fan_out_event(&self, at: &EventRef) -> Result<(), AppError> {
         let event = self.app.approvals().event(at).await?;
         self.app.webhooks().fan_out(&at.tenant_id, &event).await?;
         self.app.stream().push(&at.tenant_id, &event).await?;
@@ -212,7 +187,7 @@ impl JobRunner {
     }
 
     /// A task for the outside scheduler, which only the AWS composition has.
-    async fn scheduled<F, Fut>(&self, call: F) -> Outcome
+    pub(super) async fn scheduled<F, Fut>(&self, call: F) -> Outcome
     where
         F: FnOnce(Arc<dyn Scheduler>) -> Fut,
         Fut: Future<Output = Result<(), SchedulerError>>,
