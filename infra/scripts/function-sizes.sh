@@ -20,7 +20,15 @@ else
     binary() { echo "$target/release/$1"; }
     arch=$(uname -m)
 fi
-printf '| function | %s release binary |\n|---|---|\n' "$arch"
+# The SDK clients a binary links, read off the source paths its panic messages carry
+# (they survive stripping): each function's main names the AWS services it calls
+# (run::lambda::Calls), and the linker leaves the others out.
+sdks() {
+    strings -n 8 "$1" | grep -oE 'aws-sdk-[a-z0-9]+-[0-9]+\.[0-9]+' |
+        sed -E 's/^aws-sdk-//; s/-[0-9]+\.[0-9]+$//' | sort -u | paste -sd, - | sed 's/,/, /g'
+}
+printf '| function | %s release binary | AWS SDK clients linked |\n|---|---|---|\n' "$arch"
 for b in $bins; do
-    printf '| %s | %s MB |\n' "$b" "$(stat -c %s "$(binary "$b")" | awk '{printf "%.1f", $1 / 1e6}')"
+    printf '| %s | %s MB | %s |\n' "$b" \
+        "$(stat -c %s "$(binary "$b")" | awk '{printf "%.1f", $1 / 1e6}')" "$(sdks "$(binary "$b")")"
 done

@@ -1,6 +1,6 @@
 // The dashboard in a real browser: headless Chromium (Debian's package) driven by
 // playwright-core. tests/tests/browser.rs starts Greenlight and runs this with:
-//   GL_BASE, GL_EMAIL, GL_PASSWORD, GL_API_KEY (an admin key), GL_FIRST (a request to
+//   GL_BASE, GL_API (optional: where the API is, if not at GL_BASE), GL_EMAIL, GL_PASSWORD, GL_API_KEY (an admin key), GL_FIRST (a request to
 //   approve with changes), GL_SECOND (a request decided through the API, on behalf of
 //   its approver ops@example.com, while its page is open),
 //   GL_SCREENSHOTS (a folder), GL_CHROMIUM (the browser's path), and on the WebSocket
@@ -14,6 +14,8 @@ const env = (name) => {
   return v;
 };
 const base = env("GL_BASE");
+// Where the API is, when it is not where the dashboard is (on AWS: the api function).
+const api = process.env.GL_API || base;
 const shots = env("GL_SCREENSHOTS");
 
 function expect(cond, what) {
@@ -79,7 +81,7 @@ try {
     await page.waitForFunction(() => document.body.dataset.live === "closed");
     await page.waitForFunction(() => document.body.dataset.live === "open", null, { timeout: 10000 });
   }
-  const decided = await fetch(`${base}/v1/approvals/${env("GL_SECOND")}/decision`, {
+  const decided = await fetch(`${api}/v1/approvals/${env("GL_SECOND")}/decision`, {
     method: "POST",
     headers: { authorization: `Bearer ${env("GL_API_KEY")}`, "content-type": "application/json" },
     body: JSON.stringify({ decision: "rejected", feedback: "not this week", respondedBy: "ops@example.com" }),
@@ -96,7 +98,7 @@ try {
   await page.waitForFunction(() => document.body.dataset.live === "open");
   await page.evaluate(() => { window.__sameDocument = true; });
   expect(await page.locator('g.step.WAITING[data-key="ask"]').count() === 1, "the human step waits");
-  const resumed = await fetch(`${base}/v1/approvals/${env("GL_RUN_APPROVAL")}/decision`, {
+  const resumed = await fetch(`${api}/v1/approvals/${env("GL_RUN_APPROVAL")}/decision`, {
     method: "POST",
     headers: { authorization: `Bearer ${env("GL_API_KEY")}`, "content-type": "application/json" },
     body: JSON.stringify({ decision: "approved", respondedBy: "ops@example.com" }),

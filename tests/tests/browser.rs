@@ -80,17 +80,28 @@ async fn the_dashboard_on_aws_follows_the_websocket_api_in_a_real_browser() {
             Tasks::ALL,
         ))),
     );
-    let router = api::router(
+    // As on AWS: the dashboard is the callback function's, the API the api function's.
+    let people = api::callback_router(
         app.app.clone(),
-        relay,
+        relay.clone(),
         Some(format!("ws://{gateway_at}/live")),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(async move { axum::serve(listener, people).await });
+    let agents = api::router(app.app.clone(), relay, None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_at = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, agents).await });
 
     let drop = format!("http://{gateway_at}/test/drop-sockets");
-    browse(&app, &base, "aws", &[("GL_DROP_SOCKETS", drop)]).await;
+    browse(
+        &app,
+        &base,
+        "aws",
+        &[("GL_DROP_SOCKETS", drop), ("GL_API", api_at)],
+    )
+    .await;
     // Each live page connected through the stand-in (the approval page twice, for the
     // dropped socket, and the run's, at least), and the decisions reached them as
     // pushes.

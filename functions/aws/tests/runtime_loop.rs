@@ -36,6 +36,8 @@ const ADMIN_KEY: &str = "gl_sample_admin_key_0123456789";
 struct Invocations {
     queued: VecDeque<(String, Value)>,
     waiting: HashMap<String, oneshot::Sender<Result<Value, Value>>>,
+    /// When the function first asked for an event: its start-up done.
+    first_poll: Option<Instant>,
 }
 
 #[derive(Clone, Default)]
@@ -45,6 +47,11 @@ struct RuntimeApi {
 }
 
 async fn next(State(api): State<RuntimeApi>) -> Response {
+    api.state
+        .lock()
+        .unwrap()
+        .first_poll
+        .get_or_insert_with(Instant::now);
     loop {
         let notified = api.arrived.notified();
         if let Some((id, event)) = api.state.lock().unwrap().queued.pop_front() {
@@ -190,10 +197,12 @@ impl Function {
         let size = std::fs::metadata(binary(self.name))
             .map(|m| m.len())
             .unwrap_or(0);
+        let ready = self.api.state.lock().unwrap().first_poll;
         format!(
-            "| {} | {:.1} MB | {} ms | {} MB |",
+            "| {} | {:.1} MB | {} ms | {} ms | {} MB |",
             self.name,
             size as f64 / 1e6,
+            ready.map_or(0, |r| (r - self.started).as_millis()),
             self.cold_start.map_or(0, |d| d.as_millis()),
             self.rss_kib.map_or(0.0, |k| k as f64 / 1024.0).round()
         )
@@ -525,6 +534,23 @@ async fn every_function_answers(backend: Backend) {
         "{html}"
     );
 
+    // The dashboard is the callback function's: people open one URL for it, Slack and
+    // links; the api function serves the API alone.
+    let sign_in = callback
+        .invoke(sample("callback-dashboard.json"))
+        .await
+        .unwrap();
+    assert_eq!(sign_in["statusCode"], 200, "{sign_in}");
+    assert!(
+        sign_in["body"].as_str().unwrap().contains("<form"),
+        "{sign_in}"
+    );
+    let mut elsewhere = sample("callback-dashboard.json");
+    elsewhere["rawPath"] = json!("/dashboard");
+    elsewhere["requestContext"]["http"]["path"] = json!("/dashboard");
+    let not_here = api.invoke(elsewhere).await.unwrap();
+    assert_eq!(not_here["statusCode"], 404, "{not_here}");
+
     // SES reports that Ann's email bounced: the delivery fails, with the reason.
     let bounced = delivery
         .invoke(sample_with(
@@ -726,8 +752,10 @@ async fn every_function_answers(backend: Backend) {
         stream_batch_hands_jobs_to_their_queue(&stores, &sdk, &db, &outbox, &mut fanout).await;
     }
 
-    println!("| function | binary | cold start | resident memory after the first event |");
-    println!("|---|---|---|---|");
+    println!(
+        "| function | binary | start-up (ready for events) | cold start (first answer) | resident memory after the first event |"
+    );
+    println!("|---|---|---|---|---|");
     for f in [
         &api,
         &fanout,

@@ -1,5 +1,6 @@
-//! The axum routers. The local server serves them with `axum::serve`; the `api` Lambda
-//! function serves the same `Router` through `lambda_http`.
+//! The axum routers. The local server serves them all with `axum::serve`; on AWS the
+//! api function serves the API and the callback function what people open, each
+//! through `lambda_http`.
 
 mod api;
 mod callbacks;
@@ -23,23 +24,38 @@ pub use problem::Problem;
 /// `actionData` has its own, smaller limit.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// The public API (`/v1/…`, `/healthz`, the OpenAPI document), the dashboard, Slack's
-/// interactivity endpoint and the approval-link pages: what the local server and the
-/// api function serve. The dashboard's pages follow the live stream at `live`.
+/// Everything, as the local server serves it: `api_router`'s and `people_router`'s
+/// routes. The dashboard's pages follow the live stream at `live`.
 pub fn router(app: App, live: LiveStream) -> Router {
-    finish(api_routes(live).merge(callbacks::routes()), app)
+    finish(api_routes().merge(people_routes(live)).merge(health()), app)
 }
 
-/// What the callback function serves at its function URL: Slack's interactivity
-/// endpoint and the approval-link pages.
-pub fn callback_router(app: App) -> Router {
-    finish(callbacks::routes(), app)
+/// The public API (`/v1/…`, `/healthz`, the OpenAPI document): what the api function
+/// serves to agents.
+pub fn api_router(app: App) -> Router {
+    finish(api_routes().merge(health()), app)
 }
 
-fn api_routes(live: LiveStream) -> Router<App> {
+/// What people open: the dashboard, Slack's interactivity endpoint and the
+/// approval-link pages, which the callback function serves at its function URL. Kept
+/// apart from the API, so that the api function links neither the dashboard's
+/// templates nor its password hashing.
+pub fn people_router(app: App, live: LiveStream) -> Router {
+    finish(people_routes(live).merge(health()), app)
+}
+
+/// Every process answers it.
+fn health() -> Router<App> {
+    Router::new().route("/healthz", get(api::health::healthz))
+}
+
+fn api_routes() -> Router<App> {
+    api::routes().route("/v1/openapi.json", get(openapi::document))
+}
+
+fn people_routes(live: LiveStream) -> Router<App> {
     dashboard::routes(live)
-        .merge(api::routes())
-        .route("/v1/openapi.json", get(openapi::document))
+        .merge(callbacks::routes())
         // A newcomer who opens the server's address lands on the dashboard.
         .route("/", get(|| async { Redirect::to("/dashboard") }))
 }

@@ -7,13 +7,11 @@ mod slack;
 use axum::Router;
 use axum::routing::{get, post};
 
-use super::api::health;
 use crate::app::App;
 
 /// What the callback function serves at its function URL, and the local server too.
 pub(super) fn routes() -> Router<App> {
     Router::new()
-        .route("/healthz", get(health::healthz))
         .route("/slack/interactions", post(slack::interactions))
         .route("/a/{token}", get(links::show).post(links::answer))
         .route("/s/{code}", get(links::short))

@@ -1,6 +1,7 @@
-//! The api and callback functions: the same routers as the local server, and after
-//! each change a relay of the outbox jobs it wrote, before the answer leaves (nothing
-//! runs after a Lambda invocation returns).
+//! The api and callback functions: the local server's routes, split between the API
+//! (the api function) and what people open (the callback function: the dashboard,
+//! Slack, approval links), and after each change a relay of the outbox jobs it wrote,
+//! before the answer leaves (nothing runs after a Lambda invocation returns).
 //!
 //! The api function does not serve `/v1/stream`: a buffered Lambda answer cannot
 //! stream, and events committed by other containers would never wake it. It answers
@@ -16,14 +17,10 @@ use crate::app::App;
 use crate::app::outbox::OutboxRelay;
 use crate::http::{LiveStream, Problem};
 
-/// `stream_url` is the WebSocket API's `wss://` URL, when the function knows it: the
-/// dashboard's pages follow it. Without it they try `/v1/stream`, are refused, and
-/// fall back to polling.
+/// `stream_url` is the WebSocket API's `wss://` URL, when the function knows it: a
+/// client asking for `/v1/stream` is sent there.
 pub fn router(app: App, relay: OutboxRelay, stream_url: Option<String>) -> Router {
-    let live = stream_url
-        .clone()
-        .map_or(LiveStream::ServerSentEvents, LiveStream::WebSocket);
-    crate::http::router(app, live)
+    crate::http::api_router(app)
         .layer(middleware::from_fn_with_state(relay, relay_after_changes))
         .layer(middleware::from_fn_with_state(stream_url, stream_elsewhere))
 }
@@ -55,10 +52,13 @@ async fn stream_elsewhere(State(url): State<Option<String>>, req: Request, next:
     answer
 }
 
-/// The callback function's router (Slack interactivity, approval links), relaying
-/// the same way.
-pub fn callback_router(app: App, relay: OutboxRelay) -> Router {
-    crate::http::callback_router(app)
+/// The callback function's router (the dashboard, Slack interactivity, approval
+/// links), relaying the same way. The dashboard's pages follow the WebSocket API at
+/// `stream_url`; without it they try `/v1/stream`, are refused, and fall back to
+/// polling.
+pub fn callback_router(app: App, relay: OutboxRelay, stream_url: Option<String>) -> Router {
+    let live = stream_url.map_or(LiveStream::ServerSentEvents, LiveStream::WebSocket);
+    crate::http::people_router(app, live)
         .layer(middleware::from_fn_with_state(relay, relay_after_changes))
 }
 
