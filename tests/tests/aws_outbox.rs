@@ -121,28 +121,37 @@ async fn database_credentials_come_from_secrets_manager() {
         .send()
         .await
         .unwrap();
-    let url = secrets::database_url(
-        &sdk,
-        created.arn().unwrap(),
-        "cluster.example",
-        5432,
-        "greenlight",
-    )
-    .await
-    .unwrap();
+    let other = aws::unique("gl-link");
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(&other)
+        .secret_string("link-key")
+        .send()
+        .await
+        .unwrap();
+    // A cold start reads all its secrets in one call, by ARN or by name, in its order.
+    let arn = created.arn().unwrap();
+    let texts = secrets::secret_texts(&sdk, &[&other, arn]).await.unwrap();
+    assert_eq!(texts[0], "link-key");
+    let url = secrets::database_url(&texts[1], arn, "cluster.example", 5432, "greenlight").unwrap();
     assert_eq!(
         url,
         "postgres://greenlight:p%40ss%2Fw%3Ard@cluster.example:5432/greenlight"
     );
-    let missing = secrets::database_url(
+    let missing = secrets::secret_texts(
         &sdk,
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope",
-        "h",
-        5432,
-        "d",
+        &[
+            arn,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope",
+        ],
     )
     .await;
-    assert!(missing.unwrap_err().contains("cannot read secret"));
+    assert!(
+        missing.as_ref().unwrap_err().contains("cannot read secret"),
+        "{missing:?}"
+    );
+    let not_json = secrets::database_url("link-key", &other, "h", 5432, "d");
+    assert!(not_json.unwrap_err().contains("is not"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::adapters::aws::email::SesEmail;
 use crate::adapters::aws::push::ApiGatewayPusher;
 use crate::adapters::aws::relay::{SqsDeadLetters, SqsRelay};
-use crate::adapters::aws::secrets;
+use crate::adapters::aws::secrets::{self, SlackSecret};
 use crate::adapters::aws::sms::SnsSms;
 use crate::adapters::aws::timers::{AwsTimers, AwsTimersConfig};
 use crate::adapters::changes::BroadcastFeed;
@@ -187,26 +187,52 @@ impl Lambda {
         config: &LambdaConfig,
         sdk: &SdkConfig,
     ) -> Result<Self, StartError> {
-        // A cold start waits on the store and on Secrets Manager: at the same time.
-        let stores = async {
-            let url = database_url(&config.database, sdk).await?;
-            let url = url.expose_secret();
-            Ok::<_, StartError>(if url.starts_with(crate::adapters::DYNAMODB_SCHEME) {
-                dynamodb::open(sdk, url)?
-            } else {
-                sql::connect_postgres(url, config.common.max_connections).await?
-            })
+        // Every secret the container needs, in one round trip.
+        let slack_arn = config
+            .channels
+            .slack_secret_arn
+            .as_deref()
+            .filter(|_| config.common.slack.bot_token.is_none());
+        let database_secret = match &config.database {
+            Database::Secret(s) => Some(s),
+            Database::Url(_) => None,
         };
-        let audit_key = async {
-            secrets::secret_text(sdk, &config.audit_key_arn)
-                .await
-                .map_err(StartError::Credentials)
+        let mut wanted = vec![
+            config.audit_key_arn.as_str(),
+            config.channels.link_secret_arn.as_str(),
+        ];
+        wanted.extend(slack_arn);
+        wanted.extend(database_secret.map(|s| s.arn.as_str()));
+        let mut texts = secrets::secret_texts(sdk, &wanted)
+            .await
+            .map_err(StartError::Credentials)?
+            .into_iter();
+        let mut next = || texts.next().unwrap_or_default();
+        let (audit_key, link_key) = (next(), next());
+        let slack_secret = slack_arn
+            .map(|arn| secrets::slack_secret(&next(), arn))
+            .transpose()
+            .map_err(StartError::Credentials)?;
+        let url: SecretString = match &config.database {
+            Database::Url(u) => u.clone(),
+            Database::Secret(s) => secrets::database_url(&next(), &s.arn, &s.host, s.port, &s.name)
+                .map_err(StartError::Credentials)?
+                .into(),
         };
-        let (stores, audit_key, channels) = tokio::try_join!(
-            stores,
-            audit_key,
-            channels(calls, &config.channels, &config.common.slack, sdk)
-        )?;
+        let url = url.expose_secret();
+        let stores = if url.starts_with(crate::adapters::DYNAMODB_SCHEME) {
+            dynamodb::open(sdk, url)?
+        } else {
+            sql::connect_postgres(url, config.common.max_connections).await?
+        };
+        let channels = channels(
+            calls,
+            &config.channels,
+            &config.common.slack,
+            sdk,
+            link_key,
+            slack_secret,
+        );
         let clock = Arc::new(SystemClock);
         let app = App::new(Ports {
             // Containers come and go: the counts live in the database they share.
@@ -267,35 +293,26 @@ pub async fn database_url(
 ) -> Result<SecretString, StartError> {
     Ok(match database {
         Database::Url(u) => u.clone(),
-        Database::Secret(s) => secrets::database_url(sdk, &s.arn, &s.host, s.port, &s.name)
-            .await
-            .map_err(StartError::Credentials)?
-            .into(),
+        Database::Secret(s) => {
+            let text = secrets::secret_text(sdk, &s.arn)
+                .await
+                .map_err(StartError::Credentials)?;
+            secrets::database_url(&text, &s.arn, &s.host, s.port, &s.name)
+                .map_err(StartError::Credentials)?
+                .into()
+        }
     })
 }
 
-/// The channels the configuration turns on; secrets are read once per container.
-async fn channels(
+/// The channels the configuration turns on, with the secrets read at the cold start.
+fn channels(
     calls: Calls,
     c: &ChannelsConfig,
     slack: &SlackConfig,
     sdk: &SdkConfig,
-) -> Result<Channels, StartError> {
-    let link_key = async {
-        secrets::secret_text(sdk, &c.link_secret_arn)
-            .await
-            .map_err(StartError::Credentials)
-    };
-    let slack_secret = async {
-        match &c.slack_secret_arn {
-            Some(arn) if slack.bot_token.is_none() => secrets::slack_secret(sdk, arn)
-                .await
-                .map(Some)
-                .map_err(StartError::Credentials),
-            _ => Ok(None),
-        }
-    };
-    let (link_key, slack_secret) = tokio::try_join!(link_key, slack_secret)?;
+    link_key: String,
+    slack_secret: Option<SlackSecret>,
+) -> Channels {
     let mut slack = slack.clone();
     if let Some(s) = slack_secret
         && !s.bot_token.is_empty()
@@ -304,7 +321,7 @@ async fn channels(
         slack.bot_token = Some(s.bot_token.into());
         slack.signing_secret = Some(s.signing_secret.into());
     }
-    Ok(Channels {
+    Channels {
         slack: super::slack_api(&slack),
         email: calls
             .email
@@ -317,5 +334,5 @@ async fn channels(
         link_secret: Arc::from(link_key.into_bytes()),
         public_url: c.public_url.clone().unwrap_or_default(),
         mailbox: None,
-    })
+    }
 }

@@ -9,16 +9,16 @@ struct Credentials {
     password: String,
 }
 
-/// The PostgreSQL URL for `host`/`database` with the credentials in secret `arn`.
-pub async fn database_url(
-    sdk: &aws_config::SdkConfig,
+/// The PostgreSQL URL for `host`/`database` with the credentials of secret `arn`, whose
+/// text is `text`.
+pub fn database_url(
+    text: &str,
     arn: &str,
     host: &str,
     port: u16,
     database: &str,
 ) -> Result<String, String> {
-    let text = secret_text(sdk, arn).await?;
-    let c: Credentials = serde_json::from_str(&text)
+    let c: Credentials = serde_json::from_str(text)
         .map_err(|e| format!("secret {arn} is not {{\"username\", \"password\"}}: {e}"))?;
     let mut url = url::Url::parse("postgres://localhost").expect("a valid base");
     url.set_host(Some(host))
@@ -52,6 +52,46 @@ pub async fn secret_text(sdk: &aws_config::SdkConfig, arn: &str) -> Result<Strin
         .ok_or_else(|| format!("secret {arn} holds no text"))
 }
 
+/// The texts of the secrets `ids` (ARNs or names), in their order, from one call: a
+/// cold start reads every secret it needs at once, in one round trip.
+pub async fn secret_texts(
+    sdk: &aws_config::SdkConfig,
+    ids: &[&str],
+) -> Result<Vec<String>, String> {
+    let answer = aws_sdk_secretsmanager::Client::new(sdk)
+        .batch_get_secret_value()
+        .set_secret_id_list(Some(ids.iter().map(|id| id.to_string()).collect()))
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read secrets {ids:?}: {}",
+                crate::telemetry::error_chain(&e)
+            )
+        })?;
+    if let Some(e) = answer.errors().first() {
+        return Err(format!(
+            "cannot read secret {}: {} {}",
+            e.secret_id().unwrap_or_default(),
+            e.error_code().unwrap_or_default(),
+            e.message().unwrap_or_default()
+        ));
+    }
+    let values = answer.secret_values();
+    ids.iter()
+        .map(|id| {
+            let value = values
+                .iter()
+                .find(|v| v.arn() == Some(*id) || v.name() == Some(*id))
+                .ok_or_else(|| format!("secret {id} was not in the answer"))?;
+            value
+                .secret_string()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("secret {id} holds no text"))
+        })
+        .collect()
+}
+
 /// The Slack app's secret: `{"signingSecret": …, "botToken": …}`; both empty until the
 /// operator fills them in, which leaves Slack off.
 #[derive(Debug, Default, Deserialize)]
@@ -63,8 +103,8 @@ pub struct SlackSecret {
     pub bot_token: String,
 }
 
-pub async fn slack_secret(sdk: &aws_config::SdkConfig, arn: &str) -> Result<SlackSecret, String> {
-    let text = secret_text(sdk, arn).await?;
-    serde_json::from_str(&text)
+/// The Slack secret in `text`, the text of secret `arn`.
+pub fn slack_secret(text: &str, arn: &str) -> Result<SlackSecret, String> {
+    serde_json::from_str(text)
         .map_err(|e| format!("secret {arn} is not {{\"signingSecret\", \"botToken\"}}: {e}"))
 }
