@@ -5,7 +5,8 @@
 #
 #   infra/scripts/function-sizes.sh           # x86_64 (this machine), cargo build --release
 #   infra/scripts/function-sizes.sh --arm64   # as deployed: cargo lambda build --release --arm64
-#                                             # (pip install cargo-lambda ziglang)
+#                                             # (pip install cargo-lambda ziglang;
+#                                             #  rustup target add aarch64-unknown-linux-gnu)
 set -euo pipefail
 cd "$(dirname "$0")/../../functions/aws"
 target=${CARGO_TARGET_DIR:-target}
