@@ -3,21 +3,14 @@
 //! (`/2018-06-01/runtime/invocation/next`, `…/response`, `…/error`) to the real
 //! process. The functions use a fresh PostgreSQL database and moto's server.
 //!
-//! Also prints each binary's size, its cold start (process start to first answer) and
-//! its resident memory after the first event. `GREENLIGHT_FUNCTIONS_DIR` points the
+//! Also prints each binary's size, its start-up (process start to its first request for
+//! an event), its cold start (process start to first answer) and its resident memory
+//! after the first event. `GREENLIGHT_FUNCTIONS_DIR` points the
 //! test at other builds of the binaries (release ones, for figures worth quoting).
 
-use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod runtime;
+mod stream;
 
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use greenlight::domain::Channel;
@@ -25,226 +18,14 @@ use greenlight::domain::MessageStatus;
 use greenlight::domain::protocol::link::{self, LinkGrant};
 use greenlight_tests::slack::{self, SlackServer};
 use greenlight_tests::{Backend, aws, fresh_database, greenlight};
+use runtime::Function;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, oneshot};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 const KEY: &str = "gl_sample_key_0123456789";
 /// The admin key the sample decision is sent with: agent keys do not decide.
 const ADMIN_KEY: &str = "gl_sample_admin_key_0123456789";
-
-#[derive(Default)]
-struct Invocations {
-    queued: VecDeque<(String, Value)>,
-    waiting: HashMap<String, oneshot::Sender<Result<Value, Value>>>,
-    /// When the function first asked for an event: its start-up done.
-    first_poll: Option<Instant>,
-}
-
-#[derive(Clone, Default)]
-struct RuntimeApi {
-    state: Arc<Mutex<Invocations>>,
-    arrived: Arc<Notify>,
-}
-
-async fn next(State(api): State<RuntimeApi>) -> Response {
-    api.state
-        .lock()
-        .unwrap()
-        .first_poll
-        .get_or_insert_with(Instant::now);
-    loop {
-        let notified = api.arrived.notified();
-        if let Some((id, event)) = api.state.lock().unwrap().queued.pop_front() {
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                "lambda-runtime-aws-request-id",
-                HeaderValue::from_str(&id).unwrap(),
-            );
-            let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis();
-            headers.insert(
-                "lambda-runtime-deadline-ms",
-                HeaderValue::from_str(&deadline.to_string()).unwrap(),
-            );
-            headers.insert(
-                "lambda-runtime-invoked-function-arn",
-                HeaderValue::from_static(
-                    "arn:aws:lambda:us-east-1:123456789012:function:greenlight-test",
-                ),
-            );
-            headers.insert(
-                "lambda-runtime-trace-id",
-                HeaderValue::from_static("Root=1-5759e988-bd862e3fe1be46a994272793"),
-            );
-            return (headers, axum::Json(event)).into_response();
-        }
-        notified.await;
-    }
-}
-
-async fn answered(api: &RuntimeApi, id: &str, outcome: Result<Value, Value>) -> StatusCode {
-    if let Some(tx) = api.state.lock().unwrap().waiting.remove(id) {
-        let _ = tx.send(outcome);
-    }
-    StatusCode::ACCEPTED
-}
-
-async fn response(
-    State(api): State<RuntimeApi>,
-    Path(id): Path<String>,
-    body: String,
-) -> StatusCode {
-    answered(
-        &api,
-        &id,
-        Ok(serde_json::from_str(&body).unwrap_or(Value::String(body))),
-    )
-    .await
-}
-
-async fn error(State(api): State<RuntimeApi>, Path(id): Path<String>, body: String) -> StatusCode {
-    answered(
-        &api,
-        &id,
-        Err(serde_json::from_str(&body).unwrap_or(Value::String(body))),
-    )
-    .await
-}
-
-async fn init_error(body: String) -> StatusCode {
-    panic!("the function failed to start: {body}");
-}
-
-struct Function {
-    name: &'static str,
-    child: Child,
-    api: RuntimeApi,
-    started: Instant,
-    cold_start: Option<Duration>,
-    rss_kib: Option<u64>,
-    count: usize,
-}
-
-impl Function {
-    async fn start(name: &'static str, env: &HashMap<String, String>) -> Function {
-        let api = RuntimeApi::default();
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(response),
-            )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            .with_state(api.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        let started = Instant::now();
-        let child = Command::new(binary(name))
-            .envs(env)
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", format!("greenlight-{name}"))
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/greenlight-{name}"),
-            )
-            .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        Function {
-            name,
-            child,
-            api,
-            started,
-            cold_start: None,
-            rss_kib: None,
-            count: 0,
-        }
-    }
-
-    /// One invocation; `Err` is what the function reported as an error.
-    async fn invoke(&mut self, event: Value) -> Result<Value, Value> {
-        self.count += 1;
-        let id = format!("{}-{}", self.name, self.count);
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut s = self.api.state.lock().unwrap();
-            s.waiting.insert(id.clone(), tx);
-            s.queued.push_back((id, event));
-        }
-        self.api.arrived.notify_waiters();
-        let outcome = tokio::time::timeout(Duration::from_secs(60), rx)
-            .await
-            .unwrap_or_else(|_| panic!("{} did not answer", self.name))
-            .unwrap();
-        if self.cold_start.is_none() {
-            self.cold_start = Some(self.started.elapsed());
-            self.rss_kib = rss_kib(self.child.id());
-        }
-        outcome
-    }
-
-    fn figures(&self) -> String {
-        let size = std::fs::metadata(binary(self.name))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        let ready = self.api.state.lock().unwrap().first_poll;
-        format!(
-            "| {} | {:.1} MB | {} ms | {} ms | {} MB |",
-            self.name,
-            size as f64 / 1e6,
-            ready.map_or(0, |r| (r - self.started).as_millis()),
-            self.cold_start.map_or(0, |d| d.as_millis()),
-            self.rss_kib.map_or(0.0, |k| k as f64 / 1024.0).round()
-        )
-    }
-}
-
-impl Drop for Function {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn binary(name: &str) -> PathBuf {
-    match std::env::var("GREENLIGHT_FUNCTIONS_DIR") {
-        Ok(dir) => PathBuf::from(dir).join(name),
-        Err(_) => PathBuf::from(match name {
-            "api" => env!("CARGO_BIN_EXE_api"),
-            "timeout" => env!("CARGO_BIN_EXE_timeout"),
-            "webhook-fanout" => env!("CARGO_BIN_EXE_webhook-fanout"),
-            "workflow-steps" => env!("CARGO_BIN_EXE_workflow-steps"),
-            "sweeper" => env!("CARGO_BIN_EXE_sweeper"),
-            "realtime" => env!("CARGO_BIN_EXE_realtime"),
-            "callback" => env!("CARGO_BIN_EXE_callback"),
-            "delivery" => env!("CARGO_BIN_EXE_delivery"),
-            "migrate" => env!("CARGO_BIN_EXE_migrate"),
-            other => panic!("no function {other}"),
-        }),
-    }
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
 
 fn sample(file: &str) -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/");
@@ -749,7 +530,7 @@ async fn every_function_answers(backend: Backend) {
     );
 
     if backend == Backend::Dynamo {
-        stream_batch_hands_jobs_to_their_queue(&stores, &sdk, &db, &outbox, &mut fanout).await;
+        stream::batch_hands_jobs_to_their_queue(&stores, &sdk, &db, &outbox, &mut fanout).await;
     }
 
     println!(
@@ -769,118 +550,4 @@ async fn every_function_answers(backend: Backend) {
     ] {
         println!("{}", f.figures());
     }
-}
-
-/// The webhook-fanout function handed a batch of the table's stream, filtered as its
-/// event source mapping filters it (job inserts), plus a poison record: a job due now
-/// goes to the outbox queue at once, one due in an hour goes delayed (leased from then),
-/// each job once, and only the poison record is named as failed.
-async fn stream_batch_hands_jobs_to_their_queue(
-    stores: &greenlight::app::Stores,
-    sdk: &aws_config::SdkConfig,
-    db: &str,
-    outbox: &str,
-    fanout: &mut Function,
-) {
-    use greenlight::domain::{DeliveryRef, Task};
-    use greenlight::ports::NewJob;
-    let now = chrono::Utc::now();
-    let job = |id: &str, run_at| NewJob {
-        id: id.into(),
-        tenant_id: "default".into(),
-        task: Task::SendWebhook(DeliveryRef {
-            tenant_id: "default".into(),
-            delivery_id: format!("whd_{id}"),
-        }),
-        approval_id: None,
-        run_at,
-        max_attempts: 3,
-    };
-    stores
-        .jobs
-        .enqueue(vec![
-            job("job_stream_now", now),
-            job("job_stream_later", now + chrono::Duration::hours(1)),
-        ])
-        .await
-        .unwrap();
-    let table = db.trim_start_matches("dynamodb://");
-    let mut records: Vec<Value> = aws::stream_records(sdk, table)
-        .await
-        .into_iter()
-        .filter(|r| r["eventName"] == "INSERT" && r["dynamodb"]["NewImage"]["type"]["S"] == "job")
-        .collect();
-    assert!(
-        records.len() > 2,
-        "every job written is on the stream: {records:?}"
-    );
-    let mut poison = records[0].clone();
-    poison["dynamodb"]["NewImage"]
-        .as_object_mut()
-        .unwrap()
-        .remove("id");
-    poison["dynamodb"]["SequenceNumber"] = json!("999999999999999999999");
-    records.insert(1, poison);
-    let answer = fanout.invoke(json!({ "Records": records })).await.unwrap();
-    assert_eq!(
-        answer,
-        json!({"batchItemFailures": [{"itemIdentifier": "999999999999999999999"}]}),
-        "only the poison record goes back"
-    );
-    let sent = aws::take_all(sdk, outbox).await;
-    let ids: Vec<String> = sent["Records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            serde_json::from_str::<Value>(r["body"].as_str().unwrap()).unwrap()["jobId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    // Besides ours, the jobs written and not relayed yet (the sweeper's on PostgreSQL).
-    assert!(ids.contains(&"job_stream_now".to_owned()), "{ids:?}");
-    assert!(!ids.contains(&"job_stream_later".to_owned()), "{ids:?}");
-    let mut once = ids.clone();
-    once.sort();
-    once.dedup();
-    assert_eq!(
-        once.len(),
-        ids.len(),
-        "each job is handed over once: {ids:?}"
-    );
-    let delayed = aws_sdk_sqs::Client::new(sdk)
-        .get_queue_attributes()
-        .queue_url(outbox)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        delayed.attributes().unwrap()
-            [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed],
-        "1",
-        "the job due later travels delayed"
-    );
-    let later = stores
-        .jobs
-        .get_job("job_stream_later")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(later.attempts, 1, "leased for when it falls due");
-    let ran = fanout.invoke(sent).await.unwrap();
-    assert_eq!(ran, json!({"batchItemFailures": []}));
-    let now_job = stores
-        .jobs
-        .get_job("job_stream_now")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_ne!(
-        now_job.status,
-        greenlight::ports::JobStatus::Pending,
-        "{now_job:?}"
-    );
 }
