@@ -195,33 +195,16 @@ pub(super) async fn decide(
         )
         .await;
     }
-    match app.messages().decide_as(&account, &id, &answer).await {
-        Ok(_) => Redirect::to(&format!("/dashboard/approvals/{id}")).into_response(),
+    // Refused: the page again, with why, as the request now stands.
+    let (now, status) = match app.messages().decide_as(&account, &id, &answer).await {
+        Ok(_) => return Redirect::to(&format!("/dashboard/approvals/{id}")).into_response(),
         Err(AppError::Invalid(errors)) => {
             shown.errors = errors;
-            render_approval(
-                &app,
-                &account,
-                &live,
-                &current,
-                shown,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                false,
-            )
-            .await
+            (current, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(AppError::Forbidden(why)) => {
             shown.message = Some(format!("Nothing changed: {why}."));
-            render_approval(
-                &app,
-                &account,
-                &live,
-                &current,
-                shown,
-                StatusCode::FORBIDDEN,
-                false,
-            )
-            .await
+            (current, StatusCode::FORBIDDEN)
         }
         Err(AppError::Conflict { current, message }) => {
             shown.message = Some(format!(
@@ -229,17 +212,9 @@ pub(super) async fn decide(
                 render::outcome(&current).unwrap_or(message)
             ));
             shown.inputs.clear();
-            render_approval(
-                &app,
-                &account,
-                &live,
-                &current,
-                shown,
-                StatusCode::CONFLICT,
-                false,
-            )
-            .await
+            (*current, StatusCode::CONFLICT)
         }
-        Err(e) => failure(e),
-    }
+        Err(e) => return failure(e),
+    };
+    render_approval(&app, &account, &live, &now, shown, status, false).await
 }
