@@ -293,3 +293,39 @@ on_both_stores!(
     the_sweep_goes_on_past_a_request_that_fails,
     racing_sends_post_each_message_at_most_once,
 );
+
+on_both_stores!(a_job_run_by_another_queues_function_is_buried_at_once);
+async fn a_job_run_by_another_queues_function_is_buried_at_once(backend: Backend) {
+    let s = fresh_stores(backend).await;
+    s.tenants
+        .create_tenant(&Tenant {
+            id: "t1".into(),
+            name: "t1".into(),
+            created_at: t0(),
+        })
+        .await
+        .unwrap();
+    s.jobs.enqueue(vec![job("job_sent", 8)]).await.unwrap();
+    let clock = Arc::new(greenlight::adapters::clock::ManualClock::new(t0()));
+    let app = greenlight::app::App::new(greenlight::run::local::compose(
+        &s,
+        clock,
+        Arc::new(greenlight::adapters::ids::UuidIds),
+        true,
+    ));
+    // The workflow-steps function's runner, handed an outbox job: only a routing
+    // mistake does that, and no retry there can mend it.
+    let steps = JobRunner::new(app, RunnerConfig::default(), Tasks::STEPS);
+    assert_eq!(steps.drain().await.unwrap(), ["webhook.send"]);
+    let buried = s.jobs.buried("t1", 10).await.unwrap();
+    assert_eq!(buried.len(), 1, "{buried:?}");
+    assert_eq!(buried[0].attempts, 1);
+    assert!(
+        buried[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("webhook.send is not run by this function"),
+        "{buried:?}"
+    );
+}
