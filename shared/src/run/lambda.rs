@@ -193,16 +193,15 @@ impl Lambda {
             .slack_secret_arn
             .as_deref()
             .filter(|_| config.common.slack.bot_token.is_none());
-        let database_secret = match &config.database {
-            Database::Secret(s) => Some(s),
-            Database::Url(_) => None,
-        };
         let mut wanted = vec![
             config.audit_key_arn.as_str(),
             config.channels.link_secret_arn.as_str(),
         ];
         wanted.extend(slack_arn);
-        wanted.extend(database_secret.map(|s| s.arn.as_str()));
+        if let Database::Secret(s) = &config.database {
+            wanted.push(&s.arn);
+        }
+        // `secret_texts` answers one text per secret asked for, in order.
         let mut texts = secrets::secret_texts(sdk, &wanted)
             .await
             .map_err(StartError::Credentials)?

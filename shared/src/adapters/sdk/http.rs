@@ -1,11 +1,11 @@
-//! The SDK's HTTP client: the one `reqwest` client (HTTP/1.1, rustls on ring, Mozilla's
-//! roots) the webhooks and Slack already use, behind the SDK's `HttpClient` trait.
+//! The SDK's HTTP client: `reqwest` (HTTP/1.1, rustls on ring, Mozilla's roots), the
+//! HTTP stack the webhooks and Slack already use, behind the SDK's `HttpClient` trait.
 //! The SDK's own client would link a second HTTP stack with HTTP/2 (about 0.9 MB of
 //! every Lambda function) and read the system's certificates at each cold start; the
 //! AWS APIs Greenlight calls all answer HTTP/1.1 with bodies held in memory.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
@@ -45,16 +45,17 @@ impl HttpClient for ReqwestHttpClient {
                 if let Some(t) = key.1 {
                     client = client.read_timeout(t);
                 }
-                SharedHttpConnector::new(Connector(Arc::new(
-                    client.build().unwrap_or_else(|_| reqwest::Client::new()),
-                )))
+                SharedHttpConnector::new(Connector(
+                    client.build().expect("a client with timeouts builds"),
+                ))
             })
             .clone()
     }
 }
 
+/// A reqwest client is a handle on its shared pool: cloning it is cheap.
 #[derive(Debug)]
-struct Connector(Arc<reqwest::Client>);
+struct Connector(reqwest::Client);
 
 impl HttpConnector for Connector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
