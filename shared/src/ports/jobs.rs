@@ -58,6 +58,11 @@ impl Job {
     pub fn task(&self) -> Result<Task, TaskError> {
         Task::from_parts(&self.kind, self.payload.clone())
     }
+
+    /// Whether a relayed job may be claimed by id: still pending, with attempts left.
+    pub fn claimable(&self) -> bool {
+        self.status == JobStatus::Pending && self.attempts < self.max_attempts
+    }
 }
 
 /// The outbox, used as a queue: claims hand out leases, and only the lease holder may

@@ -317,7 +317,7 @@ impl JobQueue for DynamoStore {
         let Some(seen) = self.get_job(job_id).await? else {
             return Ok(None);
         };
-        if seen.status != JobStatus::Pending || seen.attempts >= seen.max_attempts {
+        if !seen.claimable() {
             return Ok(None);
         }
         let lease = chrono::Duration::from_std(lease).map_err(|e| corrupt("lease", e))?;
